@@ -1,0 +1,73 @@
+# aihost.hardening: every target does its own set-up (virtualenv, Docker engine, base images).
+#   make audit   read-only audit of this machine (inventories/local)
+#   make test    the whole suite: lint, unit, sanity, every Molecule scenario
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+REQUIREMENTS := requirements/controller.txt
+VENV_STAMP := $(VENV)/.stamp-$(shell sha256sum $(REQUIREMENTS) | cut -c1-12)
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
+export PY_COLORS := 0
+export ANSIBLE_FORCE_COLOR := 0
+
+INVENTORY ?= inventories/local
+AUDIT_ARGS ?=
+# Scenarios run by `make test`, in this order (cheap ones first).
+SCENARIOS ?= $(shell scripts/scenarios.sh)
+
+.PHONY: help venv docker images audit test lint unit sanity molecule bench clean
+help:
+	@echo "make audit      read-only audit of this machine (JSON + summary under reports/)"
+	@echo "make test       lint, unit tests, ansible-test sanity and every Molecule scenario"
+	@echo "make lint | unit | sanity | molecule [SCENARIOS='default'] | bench"
+
+venv: $(VENV_STAMP)
+$(VENV_STAMP): $(REQUIREMENTS)
+	@command -v $(PYTHON) >/dev/null || { echo "python3 is required (apt-get install python3 python3-venv)"; exit 1; }
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then apt-get install -y -qq python3-venv >/dev/null; \
+	  else echo "python3-venv is required: sudo apt-get install python3-venv"; exit 1; fi; }
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r $(REQUIREMENTS)
+	touch $@
+
+docker:
+	@scripts/ensure-docker.sh
+
+images: docker
+	@scripts/build-images.sh
+
+audit: venv
+	ansible-playbook -i $(INVENTORY) playbooks/audit.yml $(AUDIT_ARGS)
+
+lint: venv
+	yamllint -s .
+	ansible-lint
+
+unit: venv
+	pytest -q tests/unit
+
+sanity: venv
+	scripts/sanity.sh
+
+molecule: venv images
+	scripts/run-molecule.sh $(SCENARIOS)
+
+test: venv
+	$(MAKE) lint
+	$(MAKE) unit
+	$(MAKE) sanity
+	$(MAKE) molecule
+
+bench: venv images
+	scripts/run-benchmarks.sh
+
+clean:
+	rm -rf $(VENV) reports .cache
