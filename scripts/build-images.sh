@@ -2,7 +2,7 @@
 # Build the Molecule base images without any container registry:
 #   debootstrap (minbase + systemd + python3) from the Debian mirror, then `docker import`.
 # Derived images (images/derived.txt) are then built FROM those with `docker build`.
-# Images are cached by a hash of their recipe (this script + images/bases.txt line + mirror),
+# Images are cached by a hash of their recipe (RECIPE_VERSION + images/bases.txt line + mirror),
 # stored as the label org.aihost.recipe; a second run with an unchanged recipe takes seconds.
 #
 #   scripts/build-images.sh            build every base in images/bases.txt
@@ -17,11 +17,15 @@ mirror=${AIHOST_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 source_kind=${AIHOST_IMAGE_SOURCE:-debootstrap}
 recipes="$here/images/bases.txt"
 
+# Bump when the way images are built changes; the cache key hashes this, not the whole script,
+# so editing comments or logging does not force a rebuild.
+RECIPE_VERSION=1
+
 log() { printf 'build-images: %s\n' "$*" >&2; }
 
 recipe_hash() {
   # $1 = the recipe line
-  { cat "$0"; printf '%s\n%s\n%s\n' "$1" "$mirror" "$source_kind"; } | sha256sum | cut -c1-16
+  printf '%s\n%s\n%s\n%s\n' "$RECIPE_VERSION" "$1" "$mirror" "$source_kind" | sha256sum | cut -c1-16
 }
 
 current_label() {
@@ -89,7 +93,7 @@ build_derived() {
 
 derived_hash() {
   # $1 name, $2 base, $3 dir: the base's own recipe hash plus every file of the build dir
-  { printf '%s %s\n' "$1" "$(current_label "$2")"; cat "$0";
+  { printf '%s %s %s\n' "$RECIPE_VERSION" "$1" "$(current_label "$2")";
     (cd "$here/images/$3" && find . -type f -print0 | sort -z | xargs -0 sha256sum); } | sha256sum | cut -c1-16
 }
 
@@ -128,4 +132,6 @@ while read -r name base dir; do
     log "$name: FAILED"; status=1
   fi
 done <"$here/images/derived.txt"
+# Drop our own superseded images (dangling, carrying our label); never anyone else's.
+docker image prune -f --filter label=org.aihost.recipe >/dev/null 2>&1 || true
 exit $status
