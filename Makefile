@@ -20,11 +20,11 @@ AUDIT_ARGS ?=
 # Scenarios run by `make test`, in this order (cheap ones first).
 SCENARIOS ?= $(shell scripts/scenarios.sh)
 
-.PHONY: help venv docker images audit test lint unit sanity molecule bench clean
+.PHONY: help venv docker images audit test lint docs unit sanity molecule bench clean
 help:
 	@echo "make audit      read-only audit of this machine (JSON + summary under reports/)"
 	@echo "make test       lint, unit tests, ansible-test sanity and every Molecule scenario"
-	@echo "make lint | unit | sanity | molecule [SCENARIOS='default'] | bench"
+	@echo "make lint | docs | unit | sanity | molecule [SCENARIOS='default'] | bench"
 
 venv: $(VENV_STAMP)
 $(VENV_STAMP): $(REQUIREMENTS)
@@ -48,8 +48,13 @@ audit: venv
 	ansible-playbook -i $(INVENTORY) playbooks/audit.yml $(AUDIT_ARGS)
 
 lint: venv
+	python scripts/role_docs.py --check
 	yamllint -s .
 	ansible-lint
+
+# Regenerate each role's defaults/main.yml and README variables from meta/argument_specs.yml.
+docs: venv
+	python scripts/role_docs.py
 
 unit: venv
 	pytest -q tests/unit
