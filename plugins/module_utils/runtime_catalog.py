@@ -1,0 +1,947 @@
+# -*- coding: utf-8 -*-
+# Copyright: aihost.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The catalog of local-AI runtimes, as data, and its validator.
+
+Adding a runtime means adding an entry to ``CATALOG``; detection code has no per-runtime branch.
+Users add or override entries through ``load_catalog(user_entries)`` (the ``catalog_extra``
+option of ``aihost.hardening.ai_runtime_facts``), validated by the same rules.
+
+Entry fields (all validated, unknown fields are rejected):
+
+display_name   str, required for new entries.
+category       llm_server | llm_ui | image_ui | inference_server | distributed | notebook |
+               ml_platform | app_framework | vector_db
+generic        bool (default false): matched only after every specific entry (e.g. plain Gradio
+               apps, which any Python script can be).
+match          dict, required for new entries:
+  processes    list of alternatives; each is a dict whose conditions must ALL hold:
+                 comm: [names]   /proc/<pid>/comm (compared on the kernel's 15-character cut)
+                 argv: [names]   basename of the program: argv[0], or the script an interpreter
+                                 (python, node, sh, java...) runs, or the module of "python -m"
+                 cmdline: regex  searched in the space-joined command line
+                 cwd: regex      searched in the process's working directory
+  env          [names]: env vars that mark the runtime in an interpreter process (weak evidence)
+  port_fallback bool: an otherwise unmatched interpreter process listening on one of the
+               default ports counts (weak evidence, generic entries only)
+  units        [systemd unit names]
+  images       [container image repositories, without tag; registry mirrors also match]
+  pip          [Python distribution names]
+  dpkg         [Debian package names]
+  binaries     [program names looked up in the usual bin directories, or absolute paths]
+default_ports  [int]
+default_bind   str: the address the runtime binds when nobody configures it
+bind_knob      dict: kind (env|flag|config|none), name, loopback_value (text with {port}), action
+               (set|remove: "remove" means drop the flag to get loopback), alternatives [str],
+               note
+auth           dict: default (true|false|null), builtin (sentence), rules: list of
+               {flag|env|file: name, regex (file only), when: set|empty|equals|present,
+                value: [str], enabled: bool, note}; the first rule that matches decides
+version        dict: pip [dist], dpkg [pkg], file {path, regex} (path relative to the process's
+               working directory unless absolute), command [argv] (run only when allowed)
+data_paths     [paths]: "~" is the process user's home, "$VAR" a variable of the process's
+               environment, a relative path is relative to the process's working directory
+data_flags     [flags] whose value is a data/model path
+risky_flags    list of {flag|env: name, value: regex (optional), unless_auth: bool, reason}
+sandbox_profile default | jit (jit: needs writable+executable memory: JIT compilers, CUDA, JVM)
+notes          str
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import re
+
+try:
+    from ansible.module_utils.six import string_types
+except ImportError:  # pragma: no cover - outside Ansible
+    string_types = (str,)
+
+SCHEMA_VERSION = 1
+
+CATEGORIES = ("llm_server", "llm_ui", "image_ui", "inference_server", "distributed", "notebook",
+              "ml_platform", "app_framework", "vector_db")
+
+# --------------------------------------------------------------------------------------------
+# The catalog. Facts come from ../shared/reference/runtime-facts.md (ports, flags, env vars).
+# --------------------------------------------------------------------------------------------
+CATALOG = {
+    "ollama": {
+        "display_name": "Ollama",
+        "category": "llm_server",
+        "match": {
+            "processes": [{"comm": ["ollama", "ollama_llama_server"]}, {"argv": ["ollama", "ollama_llama_server"]}],
+            "units": ["ollama.service"],
+            "images": ["ollama/ollama"],
+            "binaries": ["ollama"],
+        },
+        "default_ports": [11434],
+        "default_bind": "127.0.0.1",
+        "bind_knob": {"kind": "env", "name": "OLLAMA_HOST", "loopback_value": "127.0.0.1:{port}",
+                      "action": "set",
+                      "note": "The official Docker image sets OLLAMA_HOST=0.0.0.0:11434; publish on 127.0.0.1 instead."},
+        "auth": {"default": False, "builtin": "none: the local REST API has no authentication", "rules": []},
+        "version": {"command": ["ollama", "--version"]},
+        "data_paths": ["$OLLAMA_MODELS", "/usr/share/ollama/.ollama/models", "~/.ollama/models"],
+        "risky_flags": [
+            {"env": "OLLAMA_ORIGINS", "value": r"\*", "reason": "CORS allows any web origin to drive the API"},
+            {"env": "OLLAMA_DEBUG_LOG_REQUESTS", "value": r"^(1|true|yes)$",
+             "reason": "logs full request bodies (prompts) to a temporary directory"},
+        ],
+        "sandbox_profile": "jit",
+    },
+    "vllm": {
+        "display_name": "vLLM",
+        "category": "llm_server",
+        "match": {
+            "processes": [{"argv": ["vllm"]}, {"cmdline": r"\bvllm\.entrypoints\b"}],
+            "images": ["vllm/vllm-openai"],
+            "pip": ["vllm"],
+        },
+        "default_ports": [8000],
+        "default_bind": "0.0.0.0",
+        "bind_knob": {"kind": "flag", "name": "--host", "loopback_value": "127.0.0.1", "action": "set",
+                      "note": "Without --host vLLM binds every interface; --uds serves on a UNIX socket instead."},
+        "auth": {"default": False, "builtin": "--api-key / VLLM_API_KEY, off by default; it covers only /v1, /v2 and /inference",
+                 "rules": [
+                     {"flag": "--api-key", "when": "set", "enabled": True, "note": "partial: /invocations, /tokenize, /metrics stay open"},
+                     {"env": "VLLM_API_KEY", "when": "set", "enabled": True, "note": "partial: /invocations, /tokenize, /metrics stay open"},
+                 ]},
+        "version": {"pip": ["vllm"], "command": ["vllm", "--version"]},
+        "data_paths": ["$HF_HOME", "~/.cache/huggingface"],
+        "risky_flags": [
+            {"flag": "--trust-remote-code", "reason": "executes Python code shipped with the model repository"},
+            {"env": "VLLM_SERVER_DEV_MODE", "value": r"^1$", "reason": "adds unauthenticated /collective_rpc, /sleep and /reset_* endpoints"},
+            {"flag": "--tool-server", "value": r"demo", "reason": "the demo tool server runs model-written code without network isolation"},
+        ],
+        "sandbox_profile": "jit",
+    },
+    "llama_cpp": {
+        "display_name": "llama.cpp server",
+        "category": "llm_server",
+        "match": {
+            "processes": [{"argv": ["llama-server", "rpc-server"]}, {"cmdline": r"(^|/)llama serve\b"},
+                          {"cmdline": r"\bllama_cpp\.server\b"}],
+            "images": ["ghcr.io/ggml-org/llama.cpp", "ghcr.io/ggerganov/llama.cpp"],
+            "pip": ["llama-cpp-python"],
+            "binaries": ["llama-server", "rpc-server"],
+        },
+        "default_ports": [8080, 9931, 50052],
+        "default_bind": "127.0.0.1",
+        "bind_knob": {"kind": "flag", "name": "--host", "loopback_value": "127.0.0.1", "action": "set",
+                      "alternatives": ["LLAMA_ARG_HOST"],
+                      "note": "rpc-server (port 50052) has no authentication at all: keep it on loopback or a private link."},
+        "auth": {"default": False, "builtin": "--api-key / LLAMA_API_KEY / --api-key-file, off by default",
+                 "rules": [
+                     {"flag": "--api-key", "when": "set", "enabled": True},
+                     {"flag": "--api-key-file", "when": "set", "enabled": True},
+                     {"env": "LLAMA_API_KEY", "when": "set", "enabled": True},
+                     {"env": "LLAMA_ARG_API_KEY_FILE", "when": "set", "enabled": True},
+                 ]},
+        "version": {"pip": ["llama-cpp-python"], "command": ["llama-server", "--version"]},
+        "data_paths": ["~/.cache/llama.cpp", "$LLAMA_CACHE"],
+        "data_flags": ["--model", "-m", "--slot-save-path"],
+        "risky_flags": [
+            {"flag": "--tools", "reason": "lets the model read/write files and run shell commands"},
+            {"flag": "--agent", "reason": "agent mode runs tools chosen by the model"},
+            {"flag": "--mcp-servers-config", "reason": "spawns MCP server child processes"},
+            {"flag": "--mcp-servers-json", "reason": "spawns MCP server child processes"},
+            {"flag": "--ui-mcp-proxy", "reason": "proxies browser requests to MCP servers"},
+            {"flag": "--props", "reason": "allows changing server settings through POST /props"},
+        ],
+        "sandbox_profile": "jit",
+    },
+    "localai": {
+        "display_name": "LocalAI",
+        "category": "llm_server",
+        "match": {
+            "processes": [{"argv": ["local-ai", "localai"]}, {"comm": ["local-ai"]}],
+            "units": ["local-ai.service", "localai.service"],
+            "images": ["localai/localai", "quay.io/go-skynet/local-ai"],
+            "binaries": ["local-ai"],
+        },
+        "default_ports": [8080],
+        "default_bind": "0.0.0.0",
+        "bind_knob": {"kind": "env", "name": "LOCALAI_ADDRESS", "loopback_value": "127.0.0.1:{port}", "action": "set",
+                      "alternatives": ["ADDRESS", "--address"]},
+        "auth": {"default": False, "builtin": "API keys (LOCALAI_API_KEY/API_KEY) or the user system (LOCALAI_AUTH=true); open when neither is configured",
+                 "rules": [
+                     {"env": "LOCALAI_API_KEY", "when": "set", "enabled": True},
+                     {"env": "API_KEY", "when": "set", "enabled": True},
+                     {"flag": "--api-keys", "when": "set", "enabled": True},
+                     {"env": "LOCALAI_AUTH", "when": "equals", "value": ["true", "1"], "enabled": True},
+                 ]},
+        "version": {"command": ["local-ai", "--version"]},
+        "data_paths": ["$LOCALAI_MODELS_PATH", "$MODELS_PATH", "/var/lib/local-ai/models", "models"],
+        "risky_flags": [
+            {"env": "LOCALAI_P2P", "value": r"^(1|true)$", "reason": "joins a peer-to-peer network of workers"},
+            {"env": "LOCALAI_DISABLE_API_KEY_REQUIREMENT_FOR_HTTP_GET", "value": r"^(1|true)$",
+             "reason": "GET requests work without an API key"},
+        ],
+        "sandbox_profile": "jit",
+    },
+    "text_generation_webui": {
+        "display_name": "text-generation-webui",
+        "category": "llm_ui",
+        "match": {
+            "processes": [{"cmdline": r"text-generation-webui[^ ]*/(server|one_click)\.py"},
+                          {"cmdline": r"(^|[ /])(server|one_click)\.py( |$)", "cwd": r"text-generation-webui"}],
+        },
+        "default_ports": [7860, 5000],
+        "default_bind": "127.0.0.1",
+        "bind_knob": {"kind": "flag", "name": "--listen", "loopback_value": None, "action": "remove",
+                      "alternatives": ["--listen-host"],
+                      "note": "Drop --listen and --listen-host (also from CMD_FLAGS.txt) to serve on loopback."},
+        "auth": {"default": False, "builtin": "--gradio-auth for the UI, --api-key for the API; off by default",
+                 "rules": [
+                     {"flag": "--gradio-auth", "when": "set", "enabled": True},
+                     {"flag": "--gradio-auth-path", "when": "set", "enabled": True},
+                     {"flag": "--api-key", "when": "set", "enabled": True},
+                 ]},
+        "version": {},
+        "data_paths": ["user_data", "models"],
+        "data_flags": ["--model-dir"],
+        "risky_flags": [
+            {"flag": "--share", "reason": "opens a public Gradio share tunnel"},
+            {"flag": "--public-api", "reason": "opens a public Cloudflare tunnel to the API"},
+            {"flag": "--listen", "unless_auth": True, "reason": "serves every interface without authentication"},
+            {"flag": "--trust-remote-code", "reason": "executes Python code shipped with the model repository"},
+        ],
+        "sandbox_profile": "jit",
+    },
+    "comfyui": {
+        "display_name": "ComfyUI",
+        "category": "image_ui",
+        "match": {
+            "processes": [{"cmdline": r"(?i)comfyui[^ ]*/main\.py"},
+                          {"cmdline": r"(^|[ /])main\.py( |$)", "cwd": r"(?i)comfyui"},
+                          {"argv": ["comfy"], "cmdline": r"\blaunch\b"}],
+            "units": ["comfyui.service"],
+            "pip": ["comfy-cli"],
+        },
+        "default_ports": [8188],
+        "default_bind": "127.0.0.1",
+        "bind_knob": {"kind": "flag", "name": "--listen", "loopback_value": None, "action": "remove",
+                      "note": "A bare --listen binds 0.0.0.0 and ::; drop it to serve on loopback."},
+        "auth": {"default": False, "builtin": "none: anyone who reaches the port is trusted (--multi-user is not authentication)",
+                 "rules": []},
+        "version": {"file": {"path": "comfyui_version.py", "regex": r"__version__\s*=\s*[\"']([^\"']+)"}},
+        "data_paths": ["models", "custom_nodes", "input", "output", "user"],
+        "risky_flags": [
+            {"flag": "--listen", "reason": "serves the network and ComfyUI has no authentication"},
+            {"flag": "--enable-cors-header", "reason": "allows cross-origin requests from web pages"},
+        ],
+        "sandbox_profile": "jit",
+    },
+    "open_webui": {
+        "display_name": "Open WebUI",
+        "category": "llm_ui",
+        "match": {
+            "processes": [{"argv": ["open-webui"]}, {"cmdline": r"\bopen_webui\.main:app\b"}],
+            "units": ["open-webui.service"],
+            "images": ["ghcr.io/open-webui/open-webui"],
+            "pip": ["open-webui"],
+        },
+        "default_ports": [8080],
+        "default_bind": "0.0.0.0",
+        "bind_knob": {"kind": "flag", "name": "--host", "loopback_value": "127.0.0.1", "action": "set",
+                      "note": "open-webui serve --host 127.0.0.1; in Docker publish -p 127.0.0.1:3000:8080."},
+        "auth": {"default": True, "builtin": "user accounts; a fresh install lets the first visitor create the admin account",
+                 "rules": [{"env": "WEBUI_AUTH", "when": "equals", "value": ["false", "0", "no"], "enabled": False}]},
+        "version": {"pip": ["open-webui"]},
+        "data_paths": ["$DATA_DIR", "/app/backend/data"],
+        "risky_flags": [
+            {"env": "ENABLE_SIGNUP", "value": r"(?i)^true$", "reason": "anyone who reaches the UI can create an account"},
+        ],
+        "sandbox_profile": "default",
+    },
+    "lm_studio": {
+        "display_name": "LM Studio",
+        "category": "llm_server",
+        "match": {
+            "processes": [{"argv": ["lms", "llmster", "lm-studio", "LM Studio", "LM-Studio"]},
+                          {"comm": ["llmster", "lm-studio", "LM Studio"]}],
+            "units": ["lmstudio.service", "lm-studio.service"],
+        },
+        "default_ports": [1234],
+        "default_bind": "127.0.0.1",
+        "bind_knob": {"kind": "flag", "name": "--bind", "loopback_value": "127.0.0.1", "action": "set",
+                      "note": "lms server start --bind 127.0.0.1; in the app turn off 'Serve on Local Network'."},
+        "auth": {"default": False, "builtin": "API tokens ('Require Authentication', LM Studio >= 0.4.0), off by default",
+                 "rules": []},
+        "version": {"command": ["lms", "version"]},
+        "data_paths": ["~/.lmstudio/models", "~/.cache/lm-studio/models"],
+        "risky_flags": [{"flag": "--cors", "reason": "allows cross-origin requests from web pages"}],
+        "sandbox_profile": "jit",
+    },
+    "jan": {
+        "display_name": "Jan",
+        "category": "llm_ui",
+        "match": {
+            "processes": [{"argv": ["jan", "Jan", "cortex-server"]}, {"comm": ["jan", "Jan", "cortex-server"]}],
+        },
+        "default_ports": [1337, 39281],
+        "default_bind": "127.0.0.1",
+        "bind_knob": {"kind": "config", "name": "Local API Server > Server Host", "loopback_value": "127.0.0.1",
+                      "action": "set"},
+        "auth": {"default": True, "builtin": "current Jan requires an API key before the local server starts", "rules": []},
+        "version": {},
+        "data_paths": ["~/jan", "~/.config/Jan", "~/.local/share/Jan"],
+        "risky_flags": [],
+        "sandbox_profile": "jit",
+    },
+    "koboldcpp": {
+        "display_name": "KoboldCpp",
+        "category": "llm_server",
+        "match": {
+            "processes": [{"cmdline": r"(?i)(^|/)koboldcpp[^/ ]*( |$)"}],
+            "images": ["koboldai/koboldcpp"],
+            "binaries": ["koboldcpp"],
+        },
+        "default_ports": [5001],
+        "default_bind": "0.0.0.0",
+        "bind_knob": {"kind": "flag", "name": "--host", "loopback_value": "127.0.0.1", "action": "set"},
+        "auth": {"default": False, "builtin": "--password protects text endpoints only; image endpoints stay open",
+                 "rules": [{"flag": "--password", "when": "set", "enabled": True, "note": "partial: image endpoints are not covered"}]},
+        "version": {},
+        "data_paths": [],
+        "data_flags": ["--model"],
+        "risky_flags": [{"flag": "--remotetunnel", "reason": "opens a public Cloudflare tunnel"}],
+        "sandbox_profile": "jit",
+    },
+    "tgi": {
+        "display_name": "Hugging Face TGI",
+        "category": "inference_server",
+        "match": {
+            "processes": [{"argv": ["text-generation-launcher", "text-generation-router", "text-generation-server"]}],
+            "images": ["ghcr.io/huggingface/text-generation-inference"],
+            "binaries": ["text-generation-launcher"],
+        },
+        "default_ports": [3000, 9000],
+        "default_bind": "0.0.0.0",
+        "bind_knob": {"kind": "env", "name": "HOSTNAME", "loopback_value": "127.0.0.1", "action": "set",
+                      "alternatives": ["--hostname"],
+                      "note": "The bind variable is literally HOSTNAME, which shells and containers often set to the host name."},
+        "auth": {"default": False, "builtin": "--api-key / API_KEY, off by default",
+                 "rules": [{"flag": "--api-key", "when": "set", "enabled": True},
+                           {"env": "API_KEY", "when": "set", "enabled": True}]},
+        "version": {"command": ["text-generation-launcher", "--version"]},
+        "data_paths": ["$HF_HOME", "/data", "~/.cache/huggingface"],
+        "risky_flags": [{"flag": "--trust-remote-code", "reason": "executes Python code shipped with the model repository"}],
+        "sandbox_profile": "jit",
+    },
+    "sglang": {
+        "display_name": "SGLang",
+        "category": "llm_server",
+        "match": {
+            "processes": [{"cmdline": r"\bsglang\.launch_server\b"}, {"cmdline": r"(^|/)sglang serve\b"}],
+            "images": ["lmsysorg/sglang"],
+            "pip": ["sglang"],
+        },
+        "default_ports": [30000],
+        "default_bind": "127.0.0.1",
+        "bind_knob": {"kind": "flag", "name": "--host", "loopback_value": "127.0.0.1", "action": "set",
+                      "note": "Official examples pass --host 0.0.0.0; the ZMQ scheduler binds --host too."},
+        "auth": {"default": False, "builtin": "--api-key, off by default",
+                 "rules": [{"flag": "--api-key", "when": "set", "enabled": True},
+                           {"flag": "--admin-api-key", "when": "set", "enabled": True}]},
+        "version": {"pip": ["sglang"]},
+        "data_paths": ["$HF_HOME", "~/.cache/huggingface"],
+        "risky_flags": [
+            {"flag": "--enable-custom-logit-processor", "reason": "deserialises client-supplied code (dill)"},
+            {"flag": "--trust-remote-code", "reason": "executes Python code shipped with the model repository"},
+        ],
+        "sandbox_profile": "jit",
+    },
+    "triton": {
+        "display_name": "NVIDIA Triton Inference Server",
+        "category": "inference_server",
+        "match": {
+            "processes": [{"argv": ["tritonserver"]}, {"comm": ["tritonserver"]}],
+            "images": ["nvcr.io/nvidia/tritonserver"],
+            "binaries": ["tritonserver", "/opt/tritonserver/bin/tritonserver"],
+        },
+        "default_ports": [8000, 8001, 8002],
+        "default_bind": "0.0.0.0",
+        "bind_knob": {"kind": "flag", "name": "--http-address", "loopback_value": "127.0.0.1", "action": "set",
+                      "alternatives": ["--grpc-address", "--metrics-address"]},
+        "auth": {"default": False, "builtin": "none; --http-restricted-api / --grpc-restricted-protocol require a header for API groups",
+                 "rules": [{"flag": "--http-restricted-api", "when": "set", "enabled": True, "note": "header key restriction, not user authentication"},
+                           {"flag": "--grpc-restricted-protocol", "when": "set", "enabled": True, "note": "header key restriction, not user authentication"}]},
+        "version": {"command": ["tritonserver", "--version"]},
+        "data_paths": [],
+        "data_flags": ["--model-repository", "--model-store"],
+        "risky_flags": [{"flag": "--model-control-mode", "value": r"^explicit$", "reason": "clients can load and unload models through the API"}],
+        "sandbox_profile": "jit",
+    },
+    "torchserve": {
+        "display_name": "TorchServe",
+        "category": "inference_server",
+        "match": {
+            "processes": [{"argv": ["torchserve"]}, {"cmdline": r"\borg\.pytorch\.serve\.ModelServer\b"}],
+            "images": ["pytorch/torchserve"],
+            "pip": ["torchserve"],
+        },
+        "default_ports": [8080, 8081, 8082, 7070, 7071],
+        "default_bind": "127.0.0.1",
+        "bind_knob": {"kind": "config", "name": "inference_address", "loopback_value": "http://127.0.0.1:{port}", "action": "set",
+                      "alternatives": ["management_address", "metrics_address", "grpc_inference_address", "grpc_management_address"],
+                      "note": "Keys of config.properties (--ts-config); the Docker image's config binds 0.0.0.0. TorchServe is unmaintained."},
+        "auth": {"default": True, "builtin": "token authorization on by default (key_file.json in the working directory)",
+                 "rules": [{"flag": "--disable-token-auth", "when": "present", "enabled": False},
+                           {"env": "TS_DISABLE_TOKEN_AUTHORIZATION", "when": "equals", "value": ["true"], "enabled": False}]},
+        "version": {"pip": ["torchserve"]},
+        "data_paths": [],
+        "data_flags": ["--model-store"],
+        "risky_flags": [
+            {"flag": "--disable-token-auth", "reason": "turns token authorization off"},
+            {"flag": "--enable-model-api", "reason": "clients can register models from URLs (arbitrary code in .mar files)"},
+        ],
+        "sandbox_profile": "jit",
+    },
+    "ray": {
+        "display_name": "Ray",
+        "category": "distributed",
+        "match": {
+            "processes": [{"argv": ["raylet", "gcs_server"]}, {"comm": ["raylet", "gcs_server"]},
+                          {"cmdline": r"ray/dashboard/dashboard\.py"}, {"cmdline": r"(^|/)ray start\b"},
+                          {"cmdline": r"^ray::"}],
+            "images": ["rayproject/ray"],
+            "pip": ["ray"],
+        },
+        "default_ports": [6379, 8265, 10001, 52365],
+        "default_bind": "mixed: dashboard 127.0.0.1, GCS/client server on the node IP or all interfaces",
+        "bind_knob": {"kind": "flag", "name": "--dashboard-host", "loopback_value": "127.0.0.1", "action": "set",
+                      "alternatives": ["--node-ip-address"]},
+        "auth": {"default": False, "builtin": "token auth since 2.52 (RAY_AUTH_MODE=token), off by default before 2.59",
+                 "rules": [{"env": "RAY_AUTH_MODE", "when": "equals", "value": ["token"], "enabled": True}]},
+        "version": {"pip": ["ray"], "command": ["ray", "--version"]},
+        "data_paths": ["/tmp/ray"],
+        "risky_flags": [{"flag": "--dashboard-host", "value": r"^(0\.0\.0\.0|::)$",
+                         "reason": "the dashboard's job API runs arbitrary commands for anyone who reaches it"}],
+        "sandbox_profile": "jit",
+    },
+    "jupyter": {
+        "display_name": "Jupyter",
+        "category": "notebook",
+        "match": {
+            "processes": [{"argv": ["jupyter-lab", "jupyter-notebook", "jupyter-server", "jupyterhub",
+                                    "jupyterlab", "notebook", "jupyter_server"]},
+                          {"argv": ["jupyter"], "cmdline": r"\bjupyter[ -](lab|notebook|server)\b"}],
+            "units": ["jupyter.service", "jupyterlab.service", "jupyterhub.service"],
+            "pip": ["jupyter-server", "notebook", "jupyterlab"],
+            "dpkg": ["jupyter-notebook", "python3-notebook", "python3-jupyter-server"],
+            "binaries": ["jupyter-lab", "jupyter-server", "jupyter-notebook"],
+        },
+        "default_ports": [8888],
+        "default_bind": "127.0.0.1",
+        "bind_knob": {"kind": "flag", "name": "--ip", "loopback_value": "127.0.0.1", "action": "set",
+                      "alternatives": ["c.ServerApp.ip", "c.NotebookApp.ip"]},
+        "auth": {"default": True, "builtin": "token authentication on by default",
+                 "rules": [
+                     {"flag": "--ServerApp.password", "when": "set", "enabled": True},
+                     {"flag": "--PasswordIdentityProvider.hashed_password", "when": "set", "enabled": True},
+                     {"flag": "--IdentityProvider.token", "when": "empty", "enabled": False},
+                     {"flag": "--ServerApp.token", "when": "empty", "enabled": False},
+                     {"flag": "--NotebookApp.token", "when": "empty", "enabled": False},
+                     {"env": "JUPYTER_TOKEN", "when": "set", "enabled": True},
+                     {"file": "~/.jupyter/jupyter_server_config.py",
+                      "regex": r"(?m)^\s*c\.(ServerApp|IdentityProvider)\.token\s*=\s*(''|\"\")\s*$", "enabled": False},
+                     {"file": "~/.jupyter/jupyter_notebook_config.py",
+                      "regex": r"(?m)^\s*c\.NotebookApp\.token\s*=\s*(''|\"\")\s*$", "enabled": False},
+                 ]},
+        "version": {"pip": ["jupyter-server", "notebook"], "command": ["jupyter", "--version"]},
+        "data_paths": ["~/.jupyter", "~/.local/share/jupyter"],
+        "data_flags": ["--notebook-dir", "--ServerApp.root_dir"],
+        "risky_flags": [
+            {"flag": "--allow-root", "reason": "notebooks run arbitrary code as root"},
+            {"flag": "--ServerApp.allow_origin", "value": r"^\*$", "reason": "allows cross-origin requests from any web page"},
+            {"flag": "--ServerApp.disable_check_xsrf", "value": r"(?i)^true$", "reason": "turns off XSRF protection"},
+        ],
+        "sandbox_profile": "jit",
+    },
+    "a1111": {
+        "display_name": "AUTOMATIC1111 stable-diffusion-webui",
+        "category": "image_ui",
+        "match": {
+            "processes": [{"cmdline": r"stable-diffusion-webui[^ ]*/(webui|launch)\.py"},
+                          {"cmdline": r"(^|[ /])(webui|launch)\.py( |$)", "cwd": r"stable-diffusion-webui"}],
+        },
+        "default_ports": [7860],
+        "default_bind": "127.0.0.1",
+        "bind_knob": {"kind": "flag", "name": "--listen", "loopback_value": None, "action": "remove",
+                      "alternatives": ["--server-name"],
+                      "note": "Set in COMMANDLINE_ARGS (webui-user.sh)."},
+        "auth": {"default": False, "builtin": "--gradio-auth (UI) and --api-auth (API), off by default",
+                 "rules": [{"flag": "--gradio-auth", "when": "set", "enabled": True},
+                           {"flag": "--gradio-auth-path", "when": "set", "enabled": True},
+                           {"flag": "--api-auth", "when": "set", "enabled": True}]},
+        "version": {},
+        "data_paths": ["models", "extensions", "outputs"],
+        "data_flags": ["--ckpt-dir", "--data-dir"],
+        "risky_flags": [
+            {"flag": "--share", "reason": "opens a public Gradio share tunnel"},
+            {"flag": "--ngrok", "reason": "opens a public ngrok tunnel"},
+            {"flag": "--listen", "unless_auth": True, "reason": "serves every interface without authentication"},
+            {"flag": "--enable-insecure-extension-access", "reason": "lets the UI install extensions (arbitrary code)"},
+            {"flag": "--allow-code", "reason": "runs custom Python scripts submitted through the UI"},
+            {"flag": "--disable-safe-unpickle", "reason": "turns off the pickle check on model files"},
+            {"flag": "--add-stop-route", "reason": "lets clients stop the server"},
+        ],
+        "sandbox_profile": "jit",
+    },
+    "invokeai": {
+        "display_name": "InvokeAI",
+        "category": "image_ui",
+        "match": {
+            "processes": [{"argv": ["invokeai-web", "invokeai"]}, {"cmdline": r"\binvokeai\.app\.run_app\b"}],
+            "images": ["ghcr.io/invoke-ai/invokeai"],
+            "pip": ["invokeai"],
+        },
+        "default_ports": [9090],
+        "default_bind": "127.0.0.1",
+        "bind_knob": {"kind": "config", "name": "host", "loopback_value": "127.0.0.1", "action": "set",
+                      "alternatives": ["--host", "INVOKEAI_HOST"],
+                      "note": "Key of invokeai.yaml in the InvokeAI root (INVOKEAI_ROOT, default ~/invokeai)."},
+        "auth": {"default": False, "builtin": "none by default (multi-user configuration in recent releases)", "rules": []},
+        "version": {"pip": ["invokeai"]},
+        "data_paths": ["$INVOKEAI_ROOT", "~/invokeai"],
+        "risky_flags": [],
+        "sandbox_profile": "jit",
+    },
+    "mlflow": {
+        "display_name": "MLflow",
+        "category": "ml_platform",
+        "match": {
+            "processes": [{"argv": ["mlflow"], "cmdline": r"\bmlflow (server|ui)\b"},
+                          {"cmdline": r"\bmlflow\.server[:.]"}],
+            "units": ["mlflow.service"],
+            "images": ["ghcr.io/mlflow/mlflow"],
+            "pip": ["mlflow"],
+        },
+        "default_ports": [5000],
+        "default_bind": "127.0.0.1",
+        "bind_knob": {"kind": "flag", "name": "--host", "loopback_value": "127.0.0.1", "action": "set"},
+        "auth": {"default": False, "builtin": "optional basic auth (--app-name basic-auth; first start creates admin/password1234)",
+                 "rules": [{"flag": "--app-name", "when": "equals", "value": ["basic-auth"], "enabled": True}]},
+        "version": {"pip": ["mlflow", "mlflow-skinny"], "command": ["mlflow", "--version"]},
+        "data_paths": ["mlruns", "mlartifacts", "mlflow.db"],
+        "data_flags": ["--backend-store-uri", "--default-artifact-root", "--artifacts-destination"],
+        "risky_flags": [{"flag": "--allowed-hosts", "value": r"^\*$", "reason": "turns off the Host-header (DNS rebinding) protection"}],
+        "sandbox_profile": "default",
+    },
+    "qdrant": {
+        "display_name": "Qdrant",
+        "category": "vector_db",
+        "match": {
+            "processes": [{"argv": ["qdrant"]}, {"comm": ["qdrant"]}],
+            "units": ["qdrant.service"],
+            "images": ["qdrant/qdrant"],
+            "dpkg": ["qdrant"],
+            "binaries": ["qdrant"],
+        },
+        "default_ports": [6333, 6334, 6335],
+        "default_bind": "0.0.0.0",
+        "bind_knob": {"kind": "env", "name": "QDRANT__SERVICE__HOST", "loopback_value": "127.0.0.1", "action": "set",
+                      "alternatives": ["service.host (config/config.yaml)"]},
+        "auth": {"default": False, "builtin": "service.api_key / QDRANT__SERVICE__API_KEY, off by default",
+                 "rules": [{"env": "QDRANT__SERVICE__API_KEY", "when": "set", "enabled": True},
+                           {"env": "QDRANT__SERVICE__READ_ONLY_API_KEY", "when": "set", "enabled": True}]},
+        "version": {"dpkg": ["qdrant"], "command": ["qdrant", "--version"]},
+        "data_paths": ["$QDRANT__STORAGE__STORAGE_PATH", "storage", "/qdrant/storage", "/var/lib/qdrant"],
+        "risky_flags": [],
+        "sandbox_profile": "default",
+    },
+    "chromadb": {
+        "display_name": "Chroma",
+        "category": "vector_db",
+        "match": {
+            "processes": [{"argv": ["chroma"], "cmdline": r"\bchroma run\b"}, {"cmdline": r"\bchromadb\.app:app\b"}],
+            "images": ["chromadb/chroma", "ghcr.io/chroma-core/chroma"],
+            "pip": ["chromadb"],
+        },
+        "default_ports": [8000],
+        "default_bind": "127.0.0.1 (chroma run); 0.0.0.0 in the container image",
+        "bind_knob": {"kind": "flag", "name": "--host", "loopback_value": "127.0.0.1", "action": "set",
+                      "alternatives": ["CHROMA_LISTEN_ADDRESS"]},
+        "auth": {"default": False, "builtin": "auth providers (CHROMA_SERVER_AUTHN_PROVIDER), off by default",
+                 "rules": [{"env": "CHROMA_SERVER_AUTHN_PROVIDER", "when": "set", "enabled": True},
+                           {"env": "CHROMA_SERVER_AUTH_PROVIDER", "when": "set", "enabled": True}]},
+        "version": {"pip": ["chromadb"]},
+        "data_paths": ["$CHROMA_PERSIST_PATH", "chroma", "/data", "/chroma/chroma"],
+        "data_flags": ["--path"],
+        "risky_flags": [],
+        "sandbox_profile": "default",
+    },
+    "milvus": {
+        "display_name": "Milvus",
+        "category": "vector_db",
+        "match": {
+            "processes": [{"argv": ["milvus"], "cmdline": r"\bmilvus run\b"}, {"comm": ["milvus"]}],
+            "units": ["milvus.service"],
+            "images": ["milvusdb/milvus"],
+            "dpkg": ["milvus"],
+        },
+        "default_ports": [19530, 9091],
+        "default_bind": "0.0.0.0",
+        "bind_knob": {"kind": "none", "name": None, "loopback_value": None, "action": "set",
+                      "note": "No single bind switch: publish the container ports on 127.0.0.1 or firewall them."},
+        "auth": {"default": False, "builtin": "common.security.authorizationEnabled in milvus.yaml, off by default (then root/Milvus)",
+                 "rules": [{"env": "COMMON_SECURITY_AUTHORIZATIONENABLED", "when": "equals", "value": ["true"], "enabled": True}]},
+        "version": {"dpkg": ["milvus"]},
+        "data_paths": ["/var/lib/milvus"],
+        "risky_flags": [],
+        "sandbox_profile": "default",
+    },
+    "weaviate": {
+        "display_name": "Weaviate",
+        "category": "vector_db",
+        "match": {
+            "processes": [{"argv": ["weaviate"]}, {"comm": ["weaviate"]}],
+            "images": ["cr.weaviate.io/semitechnologies/weaviate", "semitechnologies/weaviate"],
+        },
+        "default_ports": [8080, 50051],
+        "default_bind": "0.0.0.0",
+        "bind_knob": {"kind": "flag", "name": "--host", "loopback_value": "127.0.0.1", "action": "set"},
+        "auth": {"default": False, "builtin": "anonymous access on by default (AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED)",
+                 "rules": [{"env": "AUTHENTICATION_APIKEY_ENABLED", "when": "equals", "value": ["true"], "enabled": True},
+                           {"env": "AUTHENTICATION_OIDC_ENABLED", "when": "equals", "value": ["true"], "enabled": True},
+                           {"env": "AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED", "when": "equals", "value": ["false"], "enabled": True},
+                           {"env": "AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED", "when": "equals", "value": ["true"], "enabled": False}]},
+        "version": {},
+        "data_paths": ["$PERSISTENCE_DATA_PATH", "/var/lib/weaviate"],
+        "risky_flags": [],
+        "sandbox_profile": "default",
+    },
+    "gradio": {
+        "display_name": "Gradio app",
+        "category": "app_framework",
+        "generic": True,
+        "match": {
+            "processes": [{"argv": ["gradio"]}],
+            "env": ["GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT"],
+            "port_fallback": True,
+            "pip": ["gradio"],
+        },
+        "default_ports": [7860],
+        "default_bind": "127.0.0.1",
+        "bind_knob": {"kind": "env", "name": "GRADIO_SERVER_NAME", "loopback_value": "127.0.0.1", "action": "set",
+                      "alternatives": ["launch(server_name=...)"]},
+        "auth": {"default": False, "builtin": "launch(auth=...), none by default", "rules": []},
+        "version": {"pip": ["gradio"]},
+        "data_paths": [],
+        "risky_flags": [
+            {"env": "GRADIO_SHARE", "value": r"(?i)^(true|1)$", "reason": "opens a public Gradio share tunnel"},
+            {"flag": "--share", "reason": "opens a public Gradio share tunnel"},
+        ],
+        "sandbox_profile": "default",
+    },
+}
+
+# --------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------
+ENTRY_FIELDS = ("display_name", "category", "generic", "match", "default_ports", "default_bind",
+                "bind_knob", "auth", "version", "data_paths", "data_flags", "risky_flags",
+                "sandbox_profile", "notes")
+MATCH_FIELDS = ("processes", "env", "port_fallback", "units", "images", "pip", "dpkg", "binaries")
+PROCESS_FIELDS = ("comm", "argv", "cmdline", "cwd")
+BIND_KNOB_FIELDS = ("kind", "name", "loopback_value", "action", "alternatives", "note")
+BIND_KINDS = ("env", "flag", "config", "none")
+AUTH_FIELDS = ("default", "builtin", "rules")
+AUTH_RULE_FIELDS = ("flag", "env", "file", "regex", "when", "value", "enabled", "note")
+AUTH_WHEN = ("set", "empty", "equals", "present")
+VERSION_FIELDS = ("pip", "dpkg", "file", "command")
+RISKY_FIELDS = ("flag", "env", "value", "unless_auth", "reason")
+SANDBOX_PROFILES = ("default", "jit")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+# Defaults filled into every entry, so consumers never meet a missing key.
+_DEFAULTS = {
+    "category": "llm_server",
+    "generic": False,
+    "default_ports": [],
+    "default_bind": None,
+    "bind_knob": {"kind": "none", "name": None, "loopback_value": None, "action": "set",
+                  "alternatives": [], "note": None},
+    "auth": {"default": None, "builtin": None, "rules": []},
+    "version": {},
+    "data_paths": [],
+    "data_flags": [],
+    "risky_flags": [],
+    "sandbox_profile": "default",
+    "notes": None,
+}
+
+
+class CatalogError(ValueError):
+    """A catalog entry is malformed; the message names the entry and the field."""
+
+
+def _is_str_list(value):
+    return isinstance(value, list) and all(isinstance(item, string_types) and item for item in value)
+
+
+def _check_regex(where, pattern, errors):
+    if not isinstance(pattern, string_types):
+        errors.append("%s must be a regular expression string, got %r" % (where, pattern))
+        return
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        errors.append("%s is not a valid regular expression (%s): %r" % (where, exc, pattern))
+
+
+def _unknown(where, data, allowed, errors):
+    for key in sorted(data):
+        if key not in allowed:
+            errors.append("%s: unknown field '%s' (allowed: %s)" % (where, key, ", ".join(allowed)))
+
+
+def _check_str_lists(where, data, keys, errors):
+    for key in keys:
+        if key in data and not _is_str_list(data[key]):
+            errors.append("%s.%s must be a list of non-empty strings, got %r" % (where, key, data[key]))
+
+
+def validate_entry(name, entry, partial=False):
+    """Return a list of error strings for one catalog entry (empty when valid).
+
+    ``partial`` entries override fields of an existing entry, so required fields may be absent.
+    """
+    errors = []
+    where = "catalog entry '%s'" % name
+    if not isinstance(name, string_types) or not _NAME.match(name):
+        errors.append("catalog entry name %r must be lower_snake_case (letters, digits, _)" % (name,))
+    if not isinstance(entry, dict):
+        return errors + ["%s must be a dictionary, got %s" % (where, type(entry).__name__)]
+    _unknown(where, entry, ENTRY_FIELDS, errors)
+    if not partial:
+        for required in ("display_name", "match"):
+            if required not in entry:
+                errors.append("%s: missing required field '%s'" % (where, required))
+    if "display_name" in entry and not (isinstance(entry["display_name"], string_types) and entry["display_name"]):
+        errors.append("%s.display_name must be a non-empty string" % where)
+    if "category" in entry and entry["category"] not in CATEGORIES:
+        errors.append("%s.category must be one of %s, got %r" % (where, ", ".join(CATEGORIES), entry["category"]))
+    if "generic" in entry and not isinstance(entry["generic"], bool):
+        errors.append("%s.generic must be true or false" % where)
+    for key in ("default_bind", "notes"):
+        if entry.get(key) is not None and not isinstance(entry[key], string_types):
+            errors.append("%s.%s must be a string" % (where, key))
+    _check_str_lists(where, entry, ("data_paths", "data_flags"), errors)
+    if "default_ports" in entry:
+        ports = entry["default_ports"]
+        if not isinstance(ports, list) or not all(
+                isinstance(port, int) and not isinstance(port, bool) and 1 <= port <= 65535 for port in ports):
+            errors.append("%s.default_ports must be a list of ports 1-65535, got %r" % (where, ports))
+    if "sandbox_profile" in entry and entry["sandbox_profile"] not in SANDBOX_PROFILES:
+        errors.append("%s.sandbox_profile must be one of %s, got %r"
+                      % (where, ", ".join(SANDBOX_PROFILES), entry["sandbox_profile"]))
+    if "match" in entry:
+        _validate_match(where + ".match", entry["match"], errors)
+    if "bind_knob" in entry:
+        _validate_bind_knob(where + ".bind_knob", entry["bind_knob"], errors)
+    if "auth" in entry:
+        _validate_auth(where + ".auth", entry["auth"], errors)
+    if "version" in entry:
+        _validate_version(where + ".version", entry["version"], errors)
+    if "risky_flags" in entry:
+        _validate_risky(where + ".risky_flags", entry["risky_flags"], errors)
+    return errors
+
+
+def _validate_match(where, match, errors):
+    if not isinstance(match, dict):
+        errors.append("%s must be a dictionary, got %r" % (where, match))
+        return
+    _unknown(where, match, MATCH_FIELDS, errors)
+    if not any(match.get(key) for key in MATCH_FIELDS if key != "port_fallback"):
+        errors.append("%s needs at least one of: processes, units, images, pip, dpkg, binaries, env" % where)
+    _check_str_lists(where, match, ("env", "units", "images", "pip", "dpkg", "binaries"), errors)
+    if "port_fallback" in match and not isinstance(match["port_fallback"], bool):
+        errors.append("%s.port_fallback must be true or false" % where)
+    processes = match.get("processes", [])
+    if not isinstance(processes, list):
+        errors.append("%s.processes must be a list of alternatives" % where)
+        return
+    for index, alternative in enumerate(processes):
+        here = "%s.processes[%d]" % (where, index)
+        if not isinstance(alternative, dict) or not alternative:
+            errors.append("%s must be a non-empty dictionary of conditions" % here)
+            continue
+        _unknown(here, alternative, PROCESS_FIELDS, errors)
+        _check_str_lists(here, alternative, ("comm", "argv"), errors)
+        for key in ("cmdline", "cwd"):
+            if key in alternative:
+                _check_regex("%s.%s" % (here, key), alternative[key], errors)
+
+
+def _validate_bind_knob(where, knob, errors):
+    if not isinstance(knob, dict):
+        errors.append("%s must be a dictionary, got %r" % (where, knob))
+        return
+    _unknown(where, knob, BIND_KNOB_FIELDS, errors)
+    if knob.get("kind") not in BIND_KINDS:
+        errors.append("%s.kind must be one of %s, got %r" % (where, ", ".join(BIND_KINDS), knob.get("kind")))
+    if knob.get("kind") not in (None, "none") and not (isinstance(knob.get("name"), string_types) and knob.get("name")):
+        errors.append("%s.name is required when kind is %s" % (where, knob.get("kind")))
+    if knob.get("action", "set") not in ("set", "remove"):
+        errors.append("%s.action must be set or remove, got %r" % (where, knob.get("action")))
+    for key in ("loopback_value", "note"):
+        if knob.get(key) is not None and not isinstance(knob[key], string_types):
+            errors.append("%s.%s must be a string" % (where, key))
+    _check_str_lists(where, knob, ("alternatives",), errors)
+
+
+def _validate_auth(where, auth, errors):
+    if not isinstance(auth, dict):
+        errors.append("%s must be a dictionary, got %r" % (where, auth))
+        return
+    _unknown(where, auth, AUTH_FIELDS, errors)
+    if auth.get("default") not in (True, False, None):
+        errors.append("%s.default must be true, false or null" % where)
+    rules = auth.get("rules", [])
+    if not isinstance(rules, list):
+        errors.append("%s.rules must be a list" % where)
+        return
+    for index, rule in enumerate(rules):
+        here = "%s.rules[%d]" % (where, index)
+        if not isinstance(rule, dict):
+            errors.append("%s must be a dictionary" % here)
+            continue
+        _unknown(here, rule, AUTH_RULE_FIELDS, errors)
+        sources = [key for key in ("flag", "env", "file") if key in rule]
+        if len(sources) != 1:
+            errors.append("%s needs exactly one of flag, env, file" % here)
+        for key in sources:
+            if not (isinstance(rule[key], string_types) and rule[key]):
+                errors.append("%s.%s must be a non-empty string" % (here, key))
+        if "file" in rule:
+            _check_regex(here + ".regex", rule.get("regex"), errors)
+        elif rule.get("when", "set") not in AUTH_WHEN:
+            errors.append("%s.when must be one of %s, got %r" % (here, ", ".join(AUTH_WHEN), rule.get("when")))
+        if rule.get("when") == "equals" and not _is_str_list(rule.get("value")):
+            errors.append("%s.value must be a list of strings when 'when' is equals" % here)
+        if not isinstance(rule.get("enabled"), bool):
+            errors.append("%s.enabled must be true or false" % here)
+
+
+def _validate_version(where, version, errors):
+    if not isinstance(version, dict):
+        errors.append("%s must be a dictionary, got %r" % (where, version))
+        return
+    _unknown(where, version, VERSION_FIELDS, errors)
+    _check_str_lists(where, version, ("pip", "dpkg", "command"), errors)
+    if "file" in version:
+        spec = version["file"]
+        if not isinstance(spec, dict) or set(spec) != {"path", "regex"}:
+            errors.append("%s.file must be a dictionary with exactly 'path' and 'regex'" % where)
+        else:
+            _check_regex(where + ".file.regex", spec["regex"], errors)
+
+
+def _validate_risky(where, risky, errors):
+    if not isinstance(risky, list):
+        errors.append("%s must be a list" % where)
+        return
+    for index, rule in enumerate(risky):
+        here = "%s[%d]" % (where, index)
+        if not isinstance(rule, dict):
+            errors.append("%s must be a dictionary" % here)
+            continue
+        _unknown(here, rule, RISKY_FIELDS, errors)
+        if len([key for key in ("flag", "env") if key in rule]) != 1:
+            errors.append("%s needs exactly one of flag, env" % here)
+        if not (isinstance(rule.get("reason"), string_types) and rule.get("reason")):
+            errors.append("%s.reason must be a non-empty sentence" % here)
+        if "value" in rule:
+            _check_regex(here + ".value", rule["value"], errors)
+        if "unless_auth" in rule and not isinstance(rule["unless_auth"], bool):
+            errors.append("%s.unless_auth must be true or false" % here)
+
+
+def _normalise(entry):
+    """Fill defaults so every entry has every key."""
+    result = copy.deepcopy(_DEFAULTS)
+    for key, value in entry.items():
+        if key in ("bind_knob", "auth") and isinstance(value, dict):
+            result[key].update(copy.deepcopy(value))
+        else:
+            result[key] = copy.deepcopy(value)
+    result["match"] = dict(result.get("match") or {})
+    return result
+
+
+def _user_items(user_entries):
+    """Accept a dict {name: entry} or a list of entries carrying 'name'."""
+    if user_entries is None:
+        return [], []
+    if isinstance(user_entries, dict):
+        return list(user_entries.items()), []
+    if isinstance(user_entries, list):
+        items, errors = [], []
+        for index, entry in enumerate(user_entries):
+            if not isinstance(entry, dict) or "name" not in entry:
+                errors.append("catalog_extra[%d] must be a dictionary with a 'name' field" % index)
+                continue
+            entry = dict(entry)
+            items.append((entry.pop("name"), entry))
+        return items, errors
+    return [], ["catalog_extra must be a dictionary of entries or a list of entries, got %s"
+                % type(user_entries).__name__]
+
+
+def load_catalog(user_entries=None, strict=True):
+    """Return ``(catalog, warnings)``: the built-in catalog merged with validated user entries.
+
+    A user entry with a new name must be complete; one with an existing name overrides the fields
+    it gives (``match`` and the other nested dictionaries are replaced as a whole, except
+    ``bind_knob`` and ``auth``, which are merged key by key). With ``strict`` any error raises
+    ``CatalogError`` listing every problem; otherwise bad entries are skipped and each error is
+    returned as a warning.
+    """
+    catalog = dict((name, _normalise(entry)) for name, entry in CATALOG.items())
+    items, errors = _user_items(user_entries)
+    warnings = []
+    for name, entry in items:
+        entry_errors = validate_entry(name, entry, partial=name in catalog)
+        if entry_errors:
+            errors.extend(entry_errors)
+            continue
+        if name in catalog:
+            merged = copy.deepcopy(catalog[name])
+            for key, value in entry.items():
+                if key in ("bind_knob", "auth") and isinstance(value, dict):
+                    merged[key].update(copy.deepcopy(value))
+                else:
+                    merged[key] = copy.deepcopy(value)
+            catalog[name] = merged
+        else:
+            catalog[name] = _normalise(entry)
+    if errors:
+        if strict:
+            raise CatalogError("invalid catalog_extra: " + "; ".join(errors))
+        warnings.extend("skipped: %s" % error for error in errors)
+    return catalog, warnings
+
+
+def match_order(catalog):
+    """Names in matching order: specific entries first (catalog order), generic ones last."""
+    names = list(catalog)
+    return [name for name in names if not catalog[name].get("generic")] + \
+        [name for name in names if catalog[name].get("generic")]
+
+
+def catalog_summary(entry):
+    """The catalog fields copied into each detected runtime."""
+    return {
+        "display_name": entry["display_name"],
+        "category": entry["category"],
+        "default_ports": list(entry["default_ports"]),
+        "default_bind": entry["default_bind"],
+        "bind_knob": copy.deepcopy(entry["bind_knob"]),
+        "sandbox_profile": entry["sandbox_profile"],
+    }

@@ -1,0 +1,1035 @@
+# -*- coding: utf-8 -*-
+# Copyright: aihost.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Combine processes, sockets, systemd units, containers, packages and binaries into the
+``aihost_runtime`` facts, driven only by the runtime catalog (no per-runtime code).
+
+Everything here works on plain data (the output of ``procfs`` and ``container_api`` readers) plus
+small readers that take a ``root`` prefix, so unit tests run against fixture trees.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import glob
+import os
+import re
+
+from ansible_collections.aihost.hardening.plugins.module_utils import procfs
+from ansible_collections.aihost.hardening.plugins.module_utils.container_api import (
+    image_tag, normalise_image)
+from ansible_collections.aihost.hardening.plugins.module_utils.runtime_catalog import (
+    SCHEMA_VERSION, catalog_summary, match_order)
+
+DETECTION_ORDER = ("process", "unit", "socket", "container", "package", "binary")
+MAX_PROCESSES_PER_RUNTIME = 64
+
+_INTERPRETER = re.compile(r"^(python[0-9.]*|pypy[0-9.]*|node|nodejs|bash|sh|dash|ruby|perl|java|uv|uvx)$")
+_PYTHON_OPTIONS_WITH_VALUE = ("-X", "-W", "-Q")
+_VERSION_DIR = re.compile(r"^(?P<name>.+?)-(?P<version>[0-9][^-]*?)\.(dist-info|egg-info)$")
+
+UNIT_DIRS = ("etc/systemd/system", "run/systemd/transient", "run/systemd/system",
+             "usr/local/lib/systemd/system", "lib/systemd/system", "usr/lib/systemd/system")
+# Directories where administrators and installers put their own units: every *.service there is
+# checked against the catalog's process rules. Elsewhere only the catalog's unit names are read.
+ADMIN_UNIT_DIRS = ("etc/systemd/system", "run/systemd/transient", "run/systemd/system",
+                   "usr/local/lib/systemd/system")
+BIN_DIRS = ("usr/local/bin", "usr/bin", "bin", "usr/local/sbin", "usr/sbin", "opt/*/bin")
+SITE_GLOBS = ("usr/lib/python3/dist-packages", "usr/lib/python3*/site-packages",
+              "usr/local/lib/python3*/dist-packages", "usr/local/lib/python3*/site-packages",
+              "opt/*/lib/python3*/site-packages", "opt/*/venv/lib/python3*/site-packages",
+              "opt/*/.venv/lib/python3*/site-packages")
+
+
+# --------------------------------------------------------------------------------------------
+# Command lines
+# --------------------------------------------------------------------------------------------
+
+def program_names(cmdline, comm=None):
+    """Names a process goes by: argv[0]'s basename, and for interpreters the script they run
+    (``python3 /opt/x/bin/jupyter-lab`` -> jupyter-lab) or the module of ``-m`` (and its top
+    package)."""
+    names = []
+    if comm:
+        names.append(comm)
+    if not cmdline:
+        return names
+    first = os.path.basename(cmdline[0])
+    names.append(first)
+    if not _INTERPRETER.match(first):
+        return names
+    args = cmdline[1:]
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "-m" and index + 1 < len(args):
+            module = args[index + 1]
+            names.extend([module, module.split(".")[0]])
+            break
+        if arg.startswith("-m") and len(arg) > 2:
+            names.extend([arg[2:], arg[2:].split(".")[0]])
+            break
+        if arg in ("-c", "-jar"):
+            break
+        if arg in _PYTHON_OPTIONS_WITH_VALUE or arg in ("-cp", "-classpath"):
+            index += 2
+            continue
+        if arg.startswith("-"):
+            index += 1
+            continue
+        names.append(os.path.basename(arg))
+        break
+    return names
+
+
+def find_flag(cmdline, flag):
+    """Look for ``flag`` in argv. Returns ``(present, value)``; value is None for a bare flag.
+
+    Accepts ``--flag value`` and ``--flag=value``; a following argument that starts with ``-`` is
+    the next flag, not a value (so ``--listen --port 1`` is a bare ``--listen``).
+    """
+    prefix = flag + "="
+    for index, arg in enumerate(cmdline):
+        if arg == flag:
+            if index + 1 < len(cmdline) and not cmdline[index + 1].startswith("-"):
+                return True, cmdline[index + 1]
+            return True, None
+        if arg.startswith(prefix):
+            return True, arg[len(prefix):]
+    return False, None
+
+
+def _strip_quotes(value):
+    if value is None:
+        return None
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in ("'", '"'):
+        return value[1:-1]
+    return value
+
+
+def match_process(process, entry):
+    """True when one of the entry's process alternatives matches (all its conditions hold)."""
+    alternatives = entry.get("match", {}).get("processes") or []
+    if not alternatives:
+        return False
+    names = process.get("_names")
+    if names is None:
+        names = program_names(process.get("cmdline") or [], process.get("name"))
+    joined = process.get("_joined")
+    if joined is None:
+        joined = " ".join(process.get("cmdline") or [])
+    comm = process.get("name") or ""
+    for alternative in alternatives:
+        ok = True
+        if "comm" in alternative and comm not in [name[:15] for name in alternative["comm"]]:
+            ok = False
+        if ok and "argv" in alternative and not set(alternative["argv"]) & set(names[1:] if comm else names):
+            ok = False
+        if ok and "cmdline" in alternative and not re.search(alternative["cmdline"], joined):
+            ok = False
+        if ok and "cwd" in alternative and not re.search(alternative["cwd"], process.get("cwd") or ""):
+            ok = False
+        if ok:
+            return True
+    return False
+
+
+def is_interpreter(process):
+    cmdline = process.get("cmdline") or []
+    return bool(cmdline) and bool(_INTERPRETER.match(os.path.basename(cmdline[0])))
+
+
+# --------------------------------------------------------------------------------------------
+# Assigning processes to runtimes
+# --------------------------------------------------------------------------------------------
+
+def assign_processes(processes, catalog, listeners_by_pid=None, environ_reader=None):
+    """Return ``{pid: (runtime name, how)}`` with how in process|descendant|env|socket.
+
+    Strong matches (process rules, specific entries before generic ones) come first; then every
+    unmatched descendant of a matched process joins its ancestor's runtime; then the weak rules
+    (env markers, interpreter on a default port) may claim what is left.
+    """
+    order = match_order(catalog)
+    for process in processes.values():
+        process["_names"] = program_names(process.get("cmdline") or [], process.get("name"))
+        process["_joined"] = " ".join(process.get("cmdline") or [])
+    assigned = {}
+    for pid, process in processes.items():
+        if not process.get("cmdline"):
+            continue  # kernel threads and zombies
+        for name in order:
+            if match_process(process, catalog[name]):
+                assigned[pid] = (name, "process")
+                break
+    _inherit(processes, assigned)
+    listeners_by_pid = listeners_by_pid or {}
+    for name in order:
+        match = catalog[name].get("match", {})
+        env_names = match.get("env") or []
+        ports = set(catalog[name].get("default_ports") or [])
+        for pid, process in processes.items():
+            if pid in assigned or not is_interpreter(process):
+                continue
+            if env_names and environ_reader is not None:
+                environ = environ_reader(pid) or {}
+                if any(key in environ for key in env_names):
+                    assigned[pid] = (name, "env")
+                    continue
+            if match.get("port_fallback") and ports & set(listeners_by_pid.get(pid, ())):
+                assigned[pid] = (name, "socket")
+    _inherit(processes, assigned)
+    return assigned
+
+
+def _inherit(processes, assigned):
+    """Give unassigned descendants of assigned processes their ancestor's runtime."""
+    cache = {}
+
+    def ancestor_runtime(pid, depth=0):
+        if pid in assigned:
+            return assigned[pid][0]
+        if pid in cache:
+            return cache[pid]
+        process = processes.get(pid)
+        result = None
+        if process is not None and depth < 64:
+            ppid = process.get("ppid")
+            if ppid and ppid != pid and ppid in processes:
+                result = ancestor_runtime(ppid, depth + 1)
+        cache[pid] = result
+        return result
+
+    for pid in list(processes):
+        if pid in assigned:
+            continue
+        name = ancestor_runtime(pid)
+        if name:
+            assigned[pid] = (name, "descendant")
+
+
+# --------------------------------------------------------------------------------------------
+# systemd units
+# --------------------------------------------------------------------------------------------
+
+def parse_unit(text):
+    """Parse the parts of a unit file we need: User, ExecStart argv, Environment,
+    EnvironmentFile, WorkingDirectory. Later assignments win; an empty ``ExecStart=`` resets."""
+    result = {"user": None, "exec_start": None, "environment": {}, "environment_files": [],
+              "working_directory": None}
+    section = None
+    continued = ""
+    for raw in text.splitlines():
+        line = continued + raw.strip()
+        if line.endswith("\\"):
+            continued = line[:-1] + " "
+            continue
+        continued = ""
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+            continue
+        if section != "Service":
+            continue
+        key, sep, value = line.partition("=")
+        if not sep:
+            continue
+        key, value = key.strip(), value.strip()
+        if key == "User":
+            result["user"] = value or None
+        elif key == "ExecStart":
+            result["exec_start"] = split_exec(value) if value else None
+        elif key == "WorkingDirectory":
+            result["working_directory"] = value.lstrip("-") or None
+        elif key == "Environment":
+            if not value:
+                result["environment"] = {}
+            for item in split_exec(value, strip_prefix=False):
+                env_key, env_sep, env_value = item.partition("=")
+                if env_sep:
+                    result["environment"][env_key] = env_value
+        elif key == "EnvironmentFile":
+            if value:
+                result["environment_files"].append(value)
+    return result
+
+
+def split_exec(value, strip_prefix=True):
+    """Split an ExecStart= / Environment= value like systemd does (quotes, no shell)."""
+    words = []
+    current = []
+    quote = None
+    started = False
+    index = 0
+    while index < len(value):
+        char = value[index]
+        if quote:
+            if char == "\\" and index + 1 < len(value):
+                current.append(value[index + 1])
+                index += 2
+                continue
+            if char == quote:
+                quote = None
+            else:
+                current.append(char)
+        elif char in "\"'":
+            quote = char
+            started = True
+        elif char.isspace():
+            if current or started:
+                words.append("".join(current))
+                current, started = [], False
+        else:
+            current.append(char)
+            started = True
+        index += 1
+    if current or started:
+        words.append("".join(current))
+    if strip_prefix and words:
+        words[0] = words[0].lstrip("@-:+!")
+    return words
+
+
+def parse_env_file(text):
+    env = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("export "):
+            line = line[7:]
+        key, sep, value = line.partition("=")
+        if sep:
+            env[key.strip()] = _strip_quotes(value.strip())
+    return env
+
+
+def _read(path):
+    with open(path, "rb") as handle:
+        return handle.read().decode("utf-8", "replace")
+
+
+def _under(root, path):
+    return os.path.join(root, path.lstrip("/"))
+
+
+def read_unit(name, root="/"):
+    """Find and parse unit ``name``: fragment (first unit dir that has it) plus drop-ins
+    (``<name>.d/*.conf`` in every unit dir, applied in file-name order). None when absent."""
+    fragment = None
+    for directory in UNIT_DIRS:
+        path = os.path.join(root, directory, name)
+        if os.path.lexists(path):
+            fragment = "/" + directory + "/" + name
+            break
+    dropins = []
+    for directory in UNIT_DIRS:
+        for path in glob.glob(os.path.join(root, directory, name + ".d", "*.conf")):
+            dropins.append((os.path.basename(path), "/" + os.path.relpath(path, root)))
+    if fragment is None and not dropins:
+        return None
+    dropins.sort()
+    masked = False
+    text = ""
+    if fragment:
+        real = _under(root, fragment)
+        try:
+            masked = os.path.islink(real) and os.readlink(real) == "/dev/null"
+            if not masked:
+                text = _read(real)
+        except OSError:
+            pass
+    for _name, path in dropins:
+        try:
+            text += "\n" + _read(_under(root, path))
+        except OSError:
+            pass
+    parsed = parse_unit(text)
+    environment = {}
+    for env_file in parsed["environment_files"]:
+        optional = env_file.startswith("-")
+        try:
+            environment.update(parse_env_file(_read(_under(root, env_file.lstrip("-")))))
+        except OSError:
+            if not optional:
+                parsed.setdefault("unreadable", []).append(env_file)
+    environment.update(parsed["environment"])
+    return {
+        "name": name,
+        "fragment_path": fragment,
+        "dropins": [path for _name, path in dropins],
+        "user": parsed["user"],
+        "exec_start": parsed["exec_start"],
+        "environment": environment,
+        "working_directory": parsed["working_directory"],
+        "masked": masked,
+    }
+
+
+def scan_units(catalog, root="/"):
+    """Units matching the catalog: by name anywhere, or by ExecStart in the admin unit dirs.
+    Returns ``{unit name: (runtime name, unit)}``."""
+    wanted = {}
+    for name, entry in catalog.items():
+        for unit_name in entry.get("match", {}).get("units") or []:
+            wanted.setdefault(unit_name, name)
+    found = {}
+    for unit_name, runtime in wanted.items():
+        unit = read_unit(unit_name, root)
+        if unit is not None:
+            found[unit_name] = (runtime, unit)
+    order = match_order(catalog)
+    for directory in ADMIN_UNIT_DIRS:
+        try:
+            entries = os.listdir(os.path.join(root, directory))
+        except OSError:
+            continue
+        for unit_name in entries:
+            if not unit_name.endswith(".service") or unit_name in found or "@" in unit_name:
+                continue
+            unit = read_unit(unit_name, root)
+            if unit is None or not unit["exec_start"]:
+                continue
+            pseudo = {"name": os.path.basename(unit["exec_start"][0])[:15], "cmdline": unit["exec_start"],
+                      "cwd": unit["working_directory"]}
+            for runtime in order:
+                if catalog[runtime].get("generic"):
+                    continue
+                if match_process(pseudo, catalog[runtime]):
+                    found[unit_name] = (runtime, unit)
+                    break
+    return found
+
+
+# --------------------------------------------------------------------------------------------
+# Packages and binaries
+# --------------------------------------------------------------------------------------------
+
+def normalise_dist(name):
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def site_dirs_for_prefix(prefix, root="/"):
+    return glob.glob(os.path.join(root, prefix.lstrip("/"), "lib", "python3*", "site-packages"))
+
+
+def list_dists(site_dir, cache):
+    """Map normalised distribution name -> version for one site-packages dir (cached)."""
+    if site_dir in cache:
+        return cache[site_dir]
+    dists = {}
+    try:
+        entries = os.listdir(site_dir)
+    except OSError:
+        entries = []
+    for entry in entries:
+        match = _VERSION_DIR.match(entry)
+        if match:
+            dists.setdefault(normalise_dist(match.group("name")), match.group("version"))
+    cache[site_dir] = dists
+    return dists
+
+
+def scan_pip(catalog, root="/", cache=None):
+    """Catalog pip distributions installed in system and /opt prefixes.
+    Returns ``{runtime: [{manager, name, version, location}]}``."""
+    cache = {} if cache is None else cache
+    wanted = {}
+    for name, entry in catalog.items():
+        for dist in entry.get("match", {}).get("pip") or []:
+            wanted.setdefault(normalise_dist(dist), []).append((name, dist))
+    found = {}
+    if not wanted:
+        return found
+    site_dirs = []
+    for pattern in SITE_GLOBS:
+        site_dirs.extend(sorted(glob.glob(os.path.join(root, pattern))))
+    for site_dir in site_dirs:
+        dists = list_dists(site_dir, cache)
+        for key, owners in wanted.items():
+            if key in dists:
+                for runtime, dist in owners:
+                    found.setdefault(runtime, []).append({
+                        "manager": "pip", "name": dist, "version": dists[key],
+                        "location": "/" + os.path.relpath(site_dir, root)})
+    return found
+
+
+def parse_dpkg_status(text, names):
+    """Installed versions of the given Debian packages from /var/lib/dpkg/status text."""
+    found = {}
+    if not names:
+        return found
+    pattern = re.compile(r"^Package: (%s)$" % "|".join(re.escape(name) for name in names), re.M)
+    for match in pattern.finditer(text):
+        end = text.find("\n\n", match.end())
+        stanza = text[match.start():end if end >= 0 else len(text)]
+        status = re.search(r"^Status: (.*)$", stanza, re.M)
+        version = re.search(r"^Version: (.*)$", stanza, re.M)
+        if status and status.group(1).endswith(" installed") and version:
+            found[match.group(1)] = version.group(1).strip()
+    return found
+
+
+def scan_dpkg(catalog, root="/"):
+    wanted = {}
+    for name, entry in catalog.items():
+        for package in (entry.get("match", {}).get("dpkg") or []) + (entry.get("version", {}).get("dpkg") or []):
+            wanted.setdefault(package, set()).add(name)
+    if not wanted:
+        return {}
+    try:
+        text = _read(os.path.join(root, "var/lib/dpkg/status"))
+    except OSError:
+        return {}
+    found = {}
+    for package, version in parse_dpkg_status(text, sorted(wanted)).items():
+        for runtime in sorted(wanted[package]):
+            found.setdefault(runtime, []).append({"manager": "dpkg", "name": package, "version": version,
+                                                  "location": "/var/lib/dpkg/status"})
+    return found
+
+
+def scan_binaries(catalog, root="/"):
+    """Catalog binaries present in the usual bin directories. ``{runtime: [paths]}``."""
+    directories = []
+    for pattern in BIN_DIRS:
+        directories.extend(sorted(glob.glob(os.path.join(root, pattern))))
+    seen_real = set()
+    listing = {}
+    for directory in directories:
+        real = os.path.realpath(directory)
+        if real in seen_real:
+            continue  # /bin -> /usr/bin on merged-/usr systems
+        seen_real.add(real)
+        try:
+            listing[directory] = set(os.listdir(directory))
+        except OSError:
+            continue
+    found = {}
+    for name, entry in catalog.items():
+        for binary in entry.get("match", {}).get("binaries") or []:
+            if binary.startswith("/"):
+                if os.path.exists(_under(root, binary)):
+                    found.setdefault(name, []).append(binary)
+                continue
+            for directory, names in listing.items():
+                if binary in names:
+                    found.setdefault(name, []).append("/" + os.path.relpath(os.path.join(directory, binary), root))
+    for paths in found.values():
+        paths.sort()
+    return found
+
+
+# --------------------------------------------------------------------------------------------
+# Auth, risky flags, data paths, versions
+# --------------------------------------------------------------------------------------------
+
+def evaluate_auth(entry, cmdline, environ, read_file=None):
+    """Return ``{"enabled": bool|None, "evidence": str}`` from the entry's auth rules.
+    The first rule that matches decides; otherwise the documented default applies."""
+    auth = entry.get("auth") or {}
+    for rule in auth.get("rules") or []:
+        when = rule.get("when", "set")
+        matched = False
+        evidence = None
+        if "flag" in rule:
+            present, value = find_flag(cmdline, rule["flag"])
+            value = _strip_quotes(value)
+            if present:
+                matched, evidence = _rule_matches(when, value, rule, "flag %s" % rule["flag"])
+        elif "env" in rule:
+            if environ is not None and rule["env"] in environ:
+                value = _strip_quotes(environ[rule["env"]])
+                matched, evidence = _rule_matches(when, value, rule, "env %s" % rule["env"])
+        elif "file" in rule and read_file is not None:
+            text = read_file(rule["file"])
+            if text is not None and re.search(rule["regex"], text):
+                matched, evidence = True, "%s matches %s" % (rule["file"], rule["regex"])
+        if matched:
+            if rule.get("note"):
+                evidence += " (%s)" % rule["note"]
+            return {"enabled": rule["enabled"], "evidence": evidence}
+    default = auth.get("default")
+    builtin = auth.get("builtin") or "no documented authentication"
+    if default is None:
+        return {"enabled": None, "evidence": "unknown: " + builtin}
+    return {"enabled": default, "evidence": "default: " + builtin}
+
+
+def _rule_matches(when, value, rule, label):
+    if when == "present":
+        return True, "%s is given" % label
+    if when == "set":
+        return (value not in (None, "")), "%s is set" % label
+    if when == "empty":
+        return (value == ""), "%s is empty" % label
+    if when == "equals":
+        values = [item.lower() for item in rule.get("value") or []]
+        return (value is not None and value.lower() in values), "%s=%s" % (label, value)
+    return False, None
+
+
+def find_risky(entry, cmdline, environ, auth_enabled):
+    risky = []
+    for rule in entry.get("risky_flags") or []:
+        if rule.get("unless_auth") and auth_enabled:
+            continue
+        if "flag" in rule:
+            present, value = find_flag(cmdline, rule["flag"])
+            if not present:
+                continue
+            if "value" in rule and (value is None or not re.search(rule["value"], _strip_quotes(value))):
+                continue
+            risky.append({"flag": rule["flag"], "value": value, "source": "cmdline", "reason": rule["reason"]})
+        elif environ is not None and rule["env"] in environ:
+            value = environ[rule["env"]]
+            if "value" in rule and not re.search(rule["value"], _strip_quotes(value) or ""):
+                continue
+            risky.append({"flag": rule["env"], "value": value, "source": "env", "reason": rule["reason"]})
+    return risky
+
+
+def expand_path(path, home, environ, cwd):
+    """Expand ``~`` (the process user's home), ``$VAR`` (the process environment) and relative
+    paths (the working directory). Returns None when it cannot be expanded."""
+    if path.startswith("$"):
+        name = path[1:].split("/", 1)
+        value = (environ or {}).get(name[0])
+        if not value:
+            return None
+        path = value + ("/" + name[1] if len(name) > 1 else "")
+    if path.startswith("~"):
+        if not home:
+            return None
+        path = home.rstrip("/") + path[1:]
+    for scheme in ("sqlite:///", "file://"):
+        if path.startswith(scheme):
+            path = path[len(scheme) - 1:] if scheme == "sqlite:///" else path[len(scheme):]
+    if "://" in path:
+        return None
+    if not path.startswith("/"):
+        if not cwd:
+            return None
+        path = os.path.join(cwd, path)
+    return os.path.normpath(path)
+
+
+def pip_prefixes(cmdline, environ):
+    """Python prefixes a process runs from: the venv of its interpreter or script path
+    (``/opt/x/bin/python`` -> ``/opt/x``), and VIRTUAL_ENV."""
+    prefixes = []
+    for arg in cmdline[:2]:
+        if arg.startswith("/") and "/bin/" in arg:
+            prefix = arg.rsplit("/bin/", 1)[0] or "/"
+            if prefix not in prefixes:
+                prefixes.append(prefix)
+    venv = (environ or {}).get("VIRTUAL_ENV")
+    if venv and venv not in prefixes:
+        prefixes.insert(0, venv)
+    return prefixes
+
+
+# --------------------------------------------------------------------------------------------
+# Putting it together
+# --------------------------------------------------------------------------------------------
+
+class HostView(object):
+    """Everything read from the host, plus the readers used lazily while building facts.
+
+    Tests build one from fixture data; the module builds one from ``root='/'``.
+    """
+
+    def __init__(self, root="/", listeners=None, processes=None, containers=None, users=None,
+                 environ_reader=None, run_version_command=None, ambient_container=None):
+        self.root = root
+        self.listeners = listeners or []
+        self.processes = processes or {}
+        self.containers = containers or {}
+        self.users = users or {}
+        self.environ_reader = environ_reader or (lambda pid: procfs.read_environ(pid, root))
+        self.run_version_command = run_version_command
+        self.ambient_container = ambient_container
+        self._environ_cache = {}
+        self._site_cache = {}
+
+    def environ(self, pid):
+        if pid not in self._environ_cache:
+            self._environ_cache[pid] = self.environ_reader(pid)
+        return self._environ_cache[pid]
+
+    def user_name(self, uid):
+        if uid is None:
+            return None
+        user = self.users.get(uid)
+        return user[0] if user else str(uid)
+
+    def home_of(self, uid=None, name=None):
+        for user_uid, (user_name, home) in self.users.items():
+            if (uid is not None and user_uid == uid) or (name is not None and user_name == name):
+                return home
+        return None
+
+    def exists(self, path):
+        return os.path.exists(_under(self.root, path))
+
+    def read_text(self, path):
+        try:
+            return _read(_under(self.root, path))
+        except (OSError, UnicodeError):
+            return None
+
+
+def _listener_owner(pids, processes):
+    """The pid that owns a shared socket: the one whose parent does not hold it too."""
+    pid_set = set(pids)
+    for pid in pids:
+        process = processes.get(pid)
+        if process is not None and process.get("ppid") not in pid_set:
+            return pid
+    return pids[0] if pids else None
+
+
+def _container_ref(container_id, view):
+    if not container_id:
+        return None
+    container = view.containers.get(container_id) or {}
+    return {"id": container_id, "name": container.get("name"), "image": container.get("image")}
+
+
+def build_listeners(view, warnings):
+    owners = procfs.inode_owners(view.processes)
+    result = []
+    for sock in view.listeners:
+        pids = owners.get(sock["inode"], [])
+        pid = _listener_owner(pids, view.processes)
+        process = view.processes.get(pid) if pid is not None else None
+        uid = process["uid"] if process else sock.get("uid")
+        container_id = process.get("container_id") if process else None
+        if container_id == view.ambient_container:
+            container_id = None
+        result.append({
+            "protocol": sock["protocol"],
+            "family": sock["family"],
+            "address": sock["address"],
+            "port": sock["port"],
+            "scope": sock["scope"],
+            "inode": sock["inode"],
+            "pid": pid,
+            "pids": pids,
+            "process": process["name"] if process else None,
+            "cmdline": list(process["cmdline"]) if process else None,
+            "user": view.user_name(uid),
+            "uid": uid,
+            "unit": process.get("unit") if process else None,
+            "container": _container_ref(container_id, view),
+            "runtime": None,
+        })
+    result.sort(key=lambda item: (item["protocol"], item["port"], item["family"], item["address"], item["inode"]))
+    unowned = [item for item in result if item["pid"] is None and item["inode"]]
+    if unowned and view.processes:
+        warnings.append("%d listening sockets have no visible owner process (other users' processes "
+                        "need root, or the socket belongs to the kernel)" % len(unowned))
+    return result
+
+
+def build_facts(view, catalog, units=None, pip=None, dpkg=None, binaries=None,
+                collect_versions=True, warnings=None):
+    """Build the ``aihost_runtime`` facts dictionary."""
+    warnings = [] if warnings is None else warnings
+    units = units or {}
+    pip = pip or {}
+    dpkg = dpkg or {}
+    binaries = binaries or {}
+    processes = view.processes
+    for process in processes.values():
+        if process.get("container_id") == view.ambient_container:
+            process["container_id"] = None
+    listeners = build_listeners(view, warnings)
+
+    listeners_by_pid = {}
+    for listener in listeners:
+        for pid in listener["pids"]:
+            listeners_by_pid.setdefault(pid, set()).add(listener["port"])
+    assigned = assign_processes(processes, catalog, listeners_by_pid, view.environ)
+
+    # Group processes into instances: per container, else per systemd unit, else per process tree.
+    instances = {}
+    for pid in sorted(assigned):
+        name, _how = assigned[pid]
+        process = processes[pid]
+        if process.get("container_id"):
+            key = (name, "container", process["container_id"])
+        elif process.get("unit"):
+            key = (name, "unit", process["unit"])
+        else:
+            root_pid = pid
+            parent = processes.get(process.get("ppid"))
+            while parent is not None and assigned.get(parent["pid"], (None,))[0] == name and \
+                    not parent.get("container_id") and parent["pid"] != root_pid:
+                root_pid = parent["pid"]
+                parent = processes.get(parent.get("ppid"))
+            key = (name, "tree", root_pid)
+        instance = instances.setdefault(key, _new_instance(name, catalog[name]))
+        instance["_pids"].append(pid)
+        instance["_how"].add(_how)
+
+    # Containers matched by image (their processes may be invisible, e.g. in a VM or another pid ns).
+    for container_id, container in view.containers.items():
+        image = normalise_image(container.get("image"))
+        for name in match_order(catalog):
+            images = catalog[name].get("match", {}).get("images") or []
+            if any(image == ref or image.endswith("/" + ref) for ref in images):
+                key = (name, "container", container_id)
+                instances.setdefault(key, _new_instance(name, catalog[name]))["_how"].add("image")
+                break
+    for key, instance in instances.items():
+        if key[1] == "container":
+            container = view.containers.get(key[2])
+            if container is not None:
+                instance["_container"] = container
+
+    # Units: running ones join their instance; configured but idle ones become their own instance.
+    for key, instance in list(instances.items()):
+        if key[1] == "unit":
+            unit = units.get(key[2], (None, None))[1]
+            if unit is None:
+                from_disk = read_unit(key[2], view.root)
+                unit = from_disk or {"name": key[2], "fragment_path": None, "dropins": [], "user": None,
+                                     "exec_start": None, "environment": {}, "working_directory": None,
+                                     "masked": False}
+            instance["_units"].append(unit)
+    claimed_units = set(key[2] for key in instances if key[1] == "unit")
+    for unit_name, (name, unit) in sorted(units.items()):
+        if unit_name in claimed_units or name not in catalog:
+            continue
+        instances[(name, "unit", unit_name)] = _new_instance(name, catalog[name])
+        instances[(name, "unit", unit_name)]["_units"].append(unit)
+
+    # Packages and binaries: evidence for the host instances of that runtime, or an entry of their own.
+    installed = {}
+    for source in (pip, dpkg):
+        for name, items in source.items():
+            installed.setdefault(name, []).extend(items)
+    for name in sorted(set(installed) | set(binaries)):
+        if name not in catalog:
+            continue
+        host_instances = [inst for key, inst in instances.items() if key[0] == name and key[1] != "container"]
+        if not host_instances:
+            instance = _new_instance(name, catalog[name])
+            instances[(name, "installed", "")] = instance
+            host_instances = [instance]
+        for instance in host_instances:
+            instance["packages"].extend(installed.get(name, []))
+            instance["binaries"].extend(binaries.get(name, []))
+
+    # Attribute listeners.
+    pid_instance = {}
+    for key, instance in instances.items():
+        for pid in instance["_pids"]:
+            pid_instance[pid] = key
+    published_instance = {}
+    for key, instance in instances.items():
+        container = instance.get("_container")
+        for port in (container or {}).get("published", []):
+            published_instance[(port["protocol"], port["host_port"])] = key
+    for listener in listeners:
+        key = None
+        for pid in listener["pids"]:
+            if pid in pid_instance:
+                key = pid_instance[pid]
+                break
+        if key is None and (listener["protocol"], listener["port"]) in published_instance and \
+                (listener["process"] or "").startswith(("docker-proxy", "rootlessport", "conmon", "slirp4netns", "pasta")):
+            key = published_instance[(listener["protocol"], listener["port"])]
+            if listener["container"] is None:
+                container = instances[key].get("_container") or {}
+                listener["container"] = {"id": container.get("id"), "name": container.get("name"),
+                                         "image": container.get("image")}
+        if key is not None:
+            listener["runtime"] = key[0]
+            instances[key]["listen"].append({"protocol": listener["protocol"], "family": listener["family"],
+                                             "address": listener["address"], "port": listener["port"],
+                                             "scope": listener["scope"], "pid": listener["pid"]})
+
+    runtimes = []
+    for key in sorted(instances, key=lambda k: (k[0], str(k[1]), str(k[2]))):
+        runtimes.append(_finish_instance(key, instances[key], catalog[key[0]], view, collect_versions, warnings))
+    runtimes.sort(key=lambda r: (r["name"], (r["processes"] or [{"pid": 0}])[0]["pid"]))
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "listeners": listeners,
+        "runtimes": runtimes,
+        "warnings": warnings,
+    }
+
+
+def _new_instance(name, entry):
+    return {"name": name, "_pids": [], "_how": set(), "_units": [], "_container": None,
+            "listen": [], "packages": [], "binaries": []}
+
+
+def _finish_instance(key, instance, entry, view, collect_versions, warnings):
+    name = key[0]
+    processes = [view.processes[pid] for pid in sorted(instance["_pids"]) if pid in view.processes]
+    # The main process: the first one matched directly (not a descendant), else the first.
+    main = None
+    for process in processes:
+        if process["pid"] in instance["_pids"] and not _is_descendant_only(process, instance, view):
+            main = process
+            break
+    if main is None and processes:
+        main = processes[0]
+    container = instance.get("_container")
+    units = instance["_units"]
+
+    cmdline = list(main["cmdline"]) if main else []
+    environ = None
+    if main is not None:
+        environ = view.environ(main["pid"])
+    if environ is None and container is not None:
+        environ = container.get("env")
+    if environ is None and units:
+        environ = dict(units[0].get("environment") or {})
+    if not cmdline and container is not None and container.get("cmd"):
+        cmdline = list(container["cmd"])
+    if not cmdline and units and units[0].get("exec_start"):
+        cmdline = list(units[0]["exec_start"])
+
+    uid = main["uid"] if main else None
+    user_name = view.user_name(uid) if uid is not None else None
+    if user_name is None and units and units[0].get("user"):
+        user_name = units[0]["user"]
+    home = view.home_of(uid=uid) if uid is not None else view.home_of(name=user_name or "root")
+    cwd = main.get("cwd") if main else (units[0].get("working_directory") if units else None)
+
+    def read_user_file(path):
+        expanded = expand_path(path, home, environ, cwd)
+        return view.read_text(expanded) if expanded else None
+
+    auth = evaluate_auth(entry, cmdline, environ, read_user_file)
+    risky = find_risky(entry, cmdline, environ, auth["enabled"])
+
+    detected_by = set()
+    how = instance["_how"]
+    if how & {"process", "descendant", "env"}:
+        detected_by.add("process")
+    if "socket" in how or instance["listen"]:
+        detected_by.add("socket")
+    if units:
+        detected_by.add("unit")
+    if container is not None or key[1] == "container":
+        detected_by.add("container")
+    if instance["packages"]:
+        detected_by.add("package")
+    if instance["binaries"]:
+        detected_by.add("binary")
+
+    published = container.get("published", []) if container else []
+    scopes = [item["scope"] for item in instance["listen"]]
+    scopes.extend(procfs.address_scope(port["host_ip"]) for port in published)
+    if container is not None and container.get("host_network"):
+        scopes.extend(item["scope"] for item in instance["listen"])
+
+    data_paths = []
+    for path in entry.get("data_paths") or []:
+        expanded = expand_path(path, home, environ, cwd)
+        if expanded and expanded not in data_paths and view.exists(expanded):
+            data_paths.append(expanded)
+    for flag in entry.get("data_flags") or []:
+        present, value = find_flag(cmdline, flag)
+        if present and value:
+            expanded = expand_path(value, home, environ, cwd)
+            if expanded and expanded not in data_paths and view.exists(expanded):
+                data_paths.append(expanded)
+    if container is not None:
+        wanted = set(path for path in entry.get("data_paths") or [] if path.startswith("/"))
+        for mount in container.get("mounts", []):
+            if mount.get("destination") in wanted and mount.get("source") and mount["source"] not in data_paths:
+                data_paths.append(mount["source"])
+
+    version, version_source = (None, None)
+    if collect_versions:
+        version, version_source = _find_version(entry, instance, main, environ, cwd, container, view)
+
+    run_as = []
+    for process in processes:
+        user = view.user_name(process["uid"])
+        if user not in run_as:
+            run_as.append(user)
+    if not run_as:
+        if units and units[0].get("user"):
+            run_as.append(units[0]["user"])
+        elif units:
+            run_as.append("root")
+        elif container is not None and container.get("user"):
+            run_as.append(container["user"])
+
+    result = {
+        "name": name,
+        "detected_by": [item for item in DETECTION_ORDER if item in detected_by],
+        "processes": [{"pid": p["pid"], "ppid": p.get("ppid"), "process": p["name"], "cmdline": list(p["cmdline"]),
+                       "user": view.user_name(p["uid"]), "uid": p["uid"], "unit": p.get("unit"),
+                       "exe": p.get("exe")} for p in processes[:MAX_PROCESSES_PER_RUNTIME]],
+        "units": [{"name": u["name"], "fragment_path": u["fragment_path"], "dropins": list(u["dropins"]),
+                   "user": u["user"], "exec_start": u.get("exec_start"), "masked": u.get("masked", False)}
+                  for u in units],
+        "containers": ([{"id": container.get("id"), "name": container.get("name"), "image": container.get("image"),
+                         "engine": container.get("engine"), "published": list(published)}]
+                       if container is not None else
+                       ([{"id": key[2], "name": None, "image": None, "engine": None, "published": []}]
+                        if key[1] == "container" else [])),
+        "version": version,
+        "version_source": version_source,
+        "listen": sorted(instance["listen"], key=lambda l: (l["protocol"], l["port"], l["address"])),
+        "exposure": procfs.widest_scope(scopes),
+        "auth": auth,
+        "run_as": run_as,
+        "data_paths": data_paths,
+        "risky_flags": risky,
+        "packages": instance["packages"],
+        "binaries": sorted(set(instance["binaries"])),
+    }
+    if len(processes) > MAX_PROCESSES_PER_RUNTIME:
+        warnings.append("%s: listed %d of %d processes" % (name, MAX_PROCESSES_PER_RUNTIME, len(processes)))
+    result.update(catalog_summary(entry))
+    return result
+
+
+def _is_descendant_only(process, instance, view):
+    parent = view.processes.get(process.get("ppid"))
+    return parent is not None and parent["pid"] in instance["_pids"]
+
+
+def _find_version(entry, instance, main, environ, cwd, container, view):
+    spec = entry.get("version") or {}
+    cmdline = main["cmdline"] if main else []
+    for dist in spec.get("pip") or []:
+        key = normalise_dist(dist)
+        for prefix in pip_prefixes(cmdline, environ):
+            for site_dir in site_dirs_for_prefix(prefix, view.root):
+                dists = list_dists(site_dir, view._site_cache)
+                if key in dists:
+                    return dists[key], "pip:%s" % dist
+    file_spec = spec.get("file")
+    if file_spec:
+        path = expand_path(file_spec["path"], None, environ, cwd)
+        text = view.read_text(path) if path else None
+        if text:
+            match = re.search(file_spec["regex"], text)
+            if match:
+                return match.group(1), "file:%s" % path
+    if container is not None:
+        tag = image_tag(container.get("image"))
+        if tag and re.match(r"^v?[0-9]+(\.[0-9]+)+", tag):
+            return tag.lstrip("v"), "image:%s" % container.get("image")
+    for package in instance["packages"]:
+        if package["manager"] == "dpkg" or package["name"] in (spec.get("pip") or []):
+            return package["version"], "%s:%s" % (package["manager"], package["name"])
+    if spec.get("command") and view.run_version_command is not None and container is None:
+        version = view.run_version_command(spec["command"], main)
+        if version:
+            return version, "command"
+    return None, None

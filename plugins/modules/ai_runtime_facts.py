@@ -1,0 +1,471 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: aihost.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: ai_runtime_facts
+short_description: Find local-AI runtimes and every listening socket on a Linux host
+version_added: "0.1.0"
+description:
+  - Reads every listening TCP socket and bound UDP socket from C(/proc/net/{tcp,tcp6,udp,udp6}) and
+    attributes each to its process, user, systemd unit and container.
+  - Finds local-AI runtimes (Ollama, vLLM, llama.cpp server, LocalAI, text-generation-webui, ComfyUI,
+    Open WebUI, LM Studio, Jan, KoboldCpp, TGI, SGLang, Triton, TorchServe, Ray, Jupyter,
+    AUTOMATIC1111, InvokeAI, Gradio, MLflow, Qdrant, Chroma, Milvus, Weaviate) from one data catalog,
+    using process command lines, systemd units and drop-ins, listening sockets, containers (Docker
+    or Podman API over their UNIX socket), installed packages and binaries.
+  - For each runtime reports its version where it can be read locally, its exact listen addresses
+    with a scope, whether its authentication is on where flags or environment reveal it, risky
+    flags, data paths and the bind knob (env var, flag or config key) that moves it to loopback.
+  - Reads C(/proc), unit files, C(/var/lib/dpkg/status) and site-packages directories only; it runs
+    no command unless O(version_commands=true) and changes nothing.
+  - Run it as root (C(become)) to attribute sockets of other users' processes; without root those
+    sockets are still listed, with empty owner fields and a warning.
+author:
+  - aihost.hardening contributors
+options:
+  catalog_extra:
+    description:
+      - Extra or overriding catalog entries, either a dictionary keyed by runtime name or a list of
+        entries that carry a C(name) key.
+      - A new name needs at least C(display_name) and C(match); an existing name overrides the fields
+        given (C(bind_knob) and C(auth) are merged key by key).
+      - The fields are described in C(plugins/module_utils/runtime_catalog.py); unknown fields and
+        malformed values are rejected (see O(catalog_errors)).
+    type: raw
+  catalog_errors:
+    description:
+      - What to do with an invalid O(catalog_extra) entry.
+      - V(fail) stops with a message that lists every problem; V(warn) skips the bad entries and
+        reports each problem as a warning.
+    type: str
+    choices: [fail, warn]
+    default: fail
+  include_udp:
+    description:
+      - Also list bound, unconnected UDP sockets.
+    type: bool
+    default: true
+  collect_versions:
+    description:
+      - Read runtime versions from local metadata (pip C(*.dist-info) next to the process's
+        interpreter, C(/var/lib/dpkg/status), version files, container image tags).
+    type: bool
+    default: true
+  version_commands:
+    description:
+      - When no version was found in local metadata, run the runtime's own version command (for
+        example C(ollama --version)) with a short timeout. Off by default: it starts processes.
+    type: bool
+    default: false
+  docker_socket:
+    description:
+      - Docker Engine API socket. Containers are listed when it exists; a missing socket means no
+        Docker containers, not an error.
+    type: path
+    default: /var/run/docker.sock
+  podman_socket:
+    description:
+      - Podman's Docker-compatible API socket, used the same way when it exists.
+    type: path
+    default: /run/podman/podman.sock
+  container_api_timeout:
+    description:
+      - Seconds to wait for each container API request.
+    type: float
+    default: 1.0
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.facts
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads; check mode returns the same facts.
+  diff_mode:
+    support: none
+  facts:
+    support: full
+  platform:
+    platforms: linux
+    details: Needs C(/proc); sockets are those of the network namespace the module runs in.
+notes:
+  - Sockets of processes inside containers with their own network namespace are not in the host's
+    C(/proc/net) tables; their published ports are reported from the container API instead.
+  - The catalog is data in C(plugins/module_utils/runtime_catalog.py); adding a runtime means adding
+    an entry there or through O(catalog_extra).
+seealso:
+  - module: community.general.listen_ports_facts
+"""
+
+EXAMPLES = r"""
+- name: Gather local-AI runtime facts
+  aihost.hardening.ai_runtime_facts:
+  become: true
+
+- name: Show the runtimes exposed on every interface
+  ansible.builtin.debug:
+    msg: "{{ ansible_facts.aihost_runtime.runtimes | selectattr('exposure', 'equalto', 'all') | map(attribute='name') | list }}"
+
+- name: Add an in-house model server to the catalog
+  aihost.hardening.ai_runtime_facts:
+    catalog_extra:
+      acme_llm:
+        display_name: ACME LLM gateway
+        category: llm_server
+        match:
+          processes:
+            - argv: [acme-llm]
+          units: [acme-llm.service]
+        default_ports: [9400]
+        bind_knob:
+          kind: flag
+          name: --bind
+          loopback_value: "127.0.0.1:{port}"
+  become: true
+
+- name: Skip malformed user entries with a warning instead of failing
+  aihost.hardening.ai_runtime_facts:
+    catalog_extra: "{{ site_ai_catalog | default({}) }}"
+    catalog_errors: warn
+    include_udp: false
+"""
+
+RETURN = r"""
+elapsed:
+  description: Seconds the detection took on the target.
+  returned: always
+  type: float
+  sample: 0.042
+ansible_facts:
+  description: Facts set by the module.
+  returned: always
+  type: complex
+  contains:
+    aihost_runtime:
+      description: Listening sockets and local-AI runtimes of the host.
+      returned: always
+      type: complex
+      contains:
+        schema_version:
+          description: Version of this structure; changes only when a field changes meaning or goes away.
+          type: int
+          returned: always
+          sample: 1
+        listeners:
+          description:
+            - Every listening TCP socket and (with O(include_udp)) every bound, unconnected UDP socket
+              of the module's network namespace, sorted by protocol, port, family and address.
+          type: list
+          elements: dict
+          returned: always
+          contains:
+            protocol:
+              description: V(tcp) or V(udp).
+              type: str
+              sample: tcp
+            family:
+              description: V(ipv4) or V(ipv6).
+              type: str
+              sample: ipv4
+            address:
+              description: Local address; IPv6 in compressed form, IPv4-mapped as C(::ffff:a.b.c.d).
+              type: str
+              sample: 0.0.0.0
+            port:
+              description: Local port.
+              type: int
+              sample: 11434
+            scope:
+              description:
+                - V(loopback) (127.0.0.0/8, ::1, ::ffff:127.x), V(all) (0.0.0.0 or ::) or V(specific)
+                  (any other address).
+              type: str
+              sample: all
+            inode:
+              description: Socket inode from C(/proc/net).
+              type: int
+              sample: 123456
+            pid:
+              description: Owning process (the one whose parent does not share the socket), or null if unknown.
+              type: int
+              sample: 4242
+            pids:
+              description: Every process holding the socket open (pre-fork servers share it).
+              type: list
+              elements: int
+              sample: [4242, 4250]
+            process:
+              description: C(/proc/<pid>/comm) of the owner, or null.
+              type: str
+              sample: ollama
+            cmdline:
+              description: Command line of the owner, or null.
+              type: list
+              elements: str
+              sample: [/usr/local/bin/ollama, serve]
+            user:
+              description: User name of the owner (or of the socket when no owner is visible).
+              type: str
+              sample: ollama
+            uid:
+              description: Effective uid of the owner (or the socket's uid from C(/proc/net)).
+              type: int
+              sample: 998
+            unit:
+              description: Innermost systemd C(.service) unit of the owner from its cgroup, or null.
+              type: str
+              sample: ollama.service
+            container:
+              description:
+                - Container of the owner (from its cgroup), or the container whose published port a
+                  C(docker-proxy) listener forwards to; null for host processes. C(name) and C(image)
+                  are null when no container API answered.
+              type: dict
+              sample: {"id": "4f1c...", "name": "ollama", "image": "ollama/ollama:0.12.3"}
+            runtime:
+              description: Catalog name of the runtime this socket belongs to, or null.
+              type: str
+              sample: ollama
+        runtimes:
+          description:
+            - Every local-AI runtime found, one entry per instance (per container, per systemd unit,
+              or per process tree); also runtimes that are only installed (package or binary) or
+              only configured (unit), with exposure V(none). Sorted by name.
+          type: list
+          elements: dict
+          returned: always
+          contains:
+            name:
+              description: Catalog key (lower_snake_case).
+              type: str
+              sample: ollama
+            display_name:
+              description: Human name from the catalog.
+              type: str
+              sample: Ollama
+            category:
+              description: Catalog category (llm_server, llm_ui, image_ui, inference_server, distributed, notebook, ml_platform, app_framework, vector_db).
+              type: str
+              sample: llm_server
+            detected_by:
+              description: Evidence kinds, in this order when present; process, unit, socket, container, package, binary.
+              type: list
+              elements: str
+              sample: [process, unit, socket, binary]
+            processes:
+              description: Processes of the instance (matched ones and their descendants), at most 64.
+              type: list
+              elements: dict
+              sample: [{"pid": 4242, "ppid": 1, "process": "ollama", "cmdline": ["/usr/local/bin/ollama", "serve"],
+                        "user": "ollama", "uid": 998, "unit": "ollama.service", "exe": "/usr/local/bin/ollama"}]
+            units:
+              description:
+                - systemd units of the instance with C(name), C(fragment_path), C(dropins) (paths, in
+                  the order systemd applies them), C(user) (C(User=), null means root), C(exec_start)
+                  (argv) and C(masked).
+              type: list
+              elements: dict
+              sample: [{"name": "ollama.service", "fragment_path": "/etc/systemd/system/ollama.service",
+                        "dropins": ["/etc/systemd/system/ollama.service.d/override.conf"], "user": "ollama",
+                        "exec_start": ["/usr/local/bin/ollama", "serve"], "masked": false}]
+            containers:
+              description:
+                - Container of the instance with C(id), C(name), C(image), C(engine) (docker or podman)
+                  and C(published) (C(host_ip), C(host_port), C(container_port), C(protocol)).
+              type: list
+              elements: dict
+              sample: [{"id": "4f1c...", "name": "ollama", "image": "ollama/ollama", "engine": "docker",
+                        "published": [{"host_ip": "0.0.0.0", "host_port": 11434, "container_port": 11434, "protocol": "tcp"}]}]
+            version:
+              description: Version read locally, or null.
+              type: str
+              sample: 0.12.3
+            version_source:
+              description:
+                - Where the version came from; C(pip:<dist>), C(dpkg:<package>), C(file:<path>),
+                  C(image:<reference>) or C(command); null when unknown.
+              type: str
+              sample: pip:jupyter-server
+            listen:
+              description: Listeners attributed to the instance (C(protocol), C(family), C(address), C(port), C(scope), C(pid)).
+              type: list
+              elements: dict
+              sample: [{"protocol": "tcp", "family": "ipv4", "address": "127.0.0.1", "port": 11434, "scope": "loopback", "pid": 4242}]
+            exposure:
+              description: Widest scope of its listeners and published container ports; V(none) when it listens nowhere.
+              type: str
+              sample: loopback
+            auth:
+              description:
+                - C(enabled) (true, false, or null when unknown) and C(evidence), a sentence naming the
+                  flag, variable or file that decided it, or the documented default.
+              type: dict
+              sample: {"enabled": false, "evidence": "default: none: the local REST API has no authentication"}
+            run_as:
+              description: Users the instance runs as (processes, else the unit's User=, else the container's user).
+              type: list
+              elements: str
+              sample: [ollama]
+            data_paths:
+              description: Existing data and model paths (catalog paths expanded against the process user's home, environment and working directory, plus paths given in data flags and container mounts).
+              type: list
+              elements: str
+              sample: [/usr/share/ollama/.ollama/models]
+            bind_knob:
+              description:
+                - From the catalog; C(kind) (env, flag, config, none), C(name), C(loopback_value)
+                  (C({port}) is the port), C(action) (V(set), or V(remove) when dropping the flag gives
+                  loopback), C(alternatives) and C(note).
+              type: dict
+              sample: {"kind": "env", "name": "OLLAMA_HOST", "loopback_value": "127.0.0.1:{port}", "action": "set", "alternatives": [], "note": null}
+            risky_flags:
+              description: Risky flags or variables found, each with C(flag) (flag or variable name), C(value), C(source) (cmdline or env) and C(reason).
+              type: list
+              elements: dict
+              sample: [{"flag": "--share", "value": null, "source": "cmdline", "reason": "opens a public Gradio share tunnel"}]
+            default_ports:
+              description: Default ports from the catalog.
+              type: list
+              elements: int
+              sample: [11434]
+            default_bind:
+              description: What the runtime binds when not configured, from the catalog.
+              type: str
+              sample: 127.0.0.1
+            sandbox_profile:
+              description: V(default), or V(jit) when the runtime needs writable and executable memory (JIT, CUDA, JVM).
+              type: str
+              sample: jit
+            packages:
+              description: Installed packages of the runtime (C(manager) pip or dpkg, C(name), C(version), C(location)).
+              type: list
+              elements: dict
+              sample: [{"manager": "pip", "name": "jupyter-server", "version": "2.21.1", "location": "/opt/jupyter/lib/python3.11/site-packages"}]
+            binaries:
+              description: Catalog binaries found in the usual bin directories.
+              type: list
+              elements: str
+              sample: [/usr/local/bin/ollama]
+        warnings:
+          description: Things that could not be read or were skipped (also sent as module warnings).
+          type: list
+          elements: str
+          returned: always
+          sample: ["could not read the open files of 3 processes (not root?): their sockets stay unattributed"]
+"""
+
+import os
+import re
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.aihost.hardening.plugins.module_utils import procfs
+from ansible_collections.aihost.hardening.plugins.module_utils import runtime_detect
+from ansible_collections.aihost.hardening.plugins.module_utils.container_api import (
+    inspect_container, list_containers, normalise_image)
+from ansible_collections.aihost.hardening.plugins.module_utils.runtime_catalog import (
+    CatalogError, load_catalog)
+
+
+def gather(catalog, root="/", include_udp=True, collect_versions=True, container_sockets=(),
+           container_api_timeout=1.0, run_version_command=None, warnings=None):
+    """Read the host (under ``root``) and build the facts. Separate from main() for tests."""
+    warnings = [] if warnings is None else warnings
+    listeners = procfs.read_listeners(root, include_udp=include_udp, warnings=warnings)
+    processes = procfs.scan_processes(root, warnings=warnings)
+    users = procfs.read_users(root)
+    ambient = None
+    if 1 in processes:
+        ambient = processes[1].get("container_id")
+    containers = list_containers(container_sockets, container_api_timeout, warnings) if container_sockets else {}
+    images = set()
+    for entry in catalog.values():
+        images.update(entry.get("match", {}).get("images") or [])
+    for container in containers.values():
+        image = normalise_image(container.get("image"))
+        if any(image == ref or image.endswith("/" + ref) for ref in images):
+            inspect_container(container, container_api_timeout, warnings)
+    view = runtime_detect.HostView(root=root, listeners=listeners, processes=processes, containers=containers,
+                                   users=users, run_version_command=run_version_command,
+                                   ambient_container=ambient)
+    units = runtime_detect.scan_units(catalog, root)
+    pip = runtime_detect.scan_pip(catalog, root)
+    dpkg = runtime_detect.scan_dpkg(catalog, root)
+    binaries = runtime_detect.scan_binaries(catalog, root)
+    return runtime_detect.build_facts(view, catalog, units=units, pip=pip, dpkg=dpkg, binaries=binaries,
+                                      collect_versions=collect_versions, warnings=warnings)
+
+
+def _version_runner(module):
+    """Run ``<binary> --version`` (argv from the catalog) with a pinned locale; first version-like word."""
+    def run(argv, process):
+        binary = argv[0]
+        if process is not None and process.get("exe") and os.path.basename(process["exe"]) == binary:
+            path = process["exe"]
+        else:
+            path = module.get_bin_path(binary)
+        if not path:
+            return None
+        try:
+            rc, out, err = module.run_command([path] + list(argv[1:]), check_rc=False)
+        except Exception:  # pylint: disable=broad-except
+            return None
+        match = re.search(r"\b(v?[0-9]+\.[0-9]+(?:\.[0-9]+)?[0-9A-Za-z.+-]*)", (out or "") + "\n" + (err or ""))
+        return match.group(1).lstrip("v") if rc == 0 and match else None
+    return run
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            catalog_extra=dict(type="raw"),
+            catalog_errors=dict(type="str", default="fail", choices=["fail", "warn"]),
+            include_udp=dict(type="bool", default=True),
+            collect_versions=dict(type="bool", default=True),
+            version_commands=dict(type="bool", default=False),
+            docker_socket=dict(type="path", default="/var/run/docker.sock"),
+            podman_socket=dict(type="path", default="/run/podman/podman.sock"),
+            container_api_timeout=dict(type="float", default=1.0),
+        ),
+        supports_check_mode=True,
+    )
+    module.run_command_environ_update = dict(LANG="C", LC_ALL="C", LC_MESSAGES="C")
+    params = module.params
+    if params["container_api_timeout"] <= 0:
+        module.fail_json(msg="container_api_timeout must be a positive number of seconds, got %s"
+                         % params["container_api_timeout"])
+
+    try:
+        catalog, warnings = load_catalog(params["catalog_extra"], strict=params["catalog_errors"] == "fail")
+    except CatalogError as exc:
+        module.fail_json(msg=str(exc))
+
+    if not os.path.isdir("/proc/self"):
+        module.fail_json(msg="/proc is not mounted: ai_runtime_facts needs Linux procfs")
+
+    started = time.time()
+    sockets = []
+    if params["docker_socket"]:
+        sockets.append(("docker", params["docker_socket"]))
+    if params["podman_socket"] and params["podman_socket"] != params["docker_socket"]:
+        sockets.append(("podman", params["podman_socket"]))
+    facts = gather(catalog, root="/", include_udp=params["include_udp"],
+                   collect_versions=params["collect_versions"], container_sockets=sockets,
+                   container_api_timeout=params["container_api_timeout"],
+                   run_version_command=_version_runner(module) if params["version_commands"] else None,
+                   warnings=warnings)
+    for warning in facts["warnings"]:
+        module.warn(warning)
+    module.exit_json(changed=False, ansible_facts={"aihost_runtime": facts},
+                     elapsed=round(time.time() - started, 4))
+
+
+if __name__ == "__main__":
+    main()
