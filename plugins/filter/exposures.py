@@ -1,0 +1,258 @@
+# -*- coding: utf-8 -*-
+# Copyright: aihost.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters for the shared "allowed exposures" policy shape, and the network helpers around it.
+
+The firewall, loopback and audit roles take the same list of entries::
+
+    - port: 11434            # 1-65535 (required)
+      proto: tcp             # tcp | udp (default tcp)
+      sources: [10.8.0.0/24] # CIDRs allowed to reach it (default: the caller's admin networks)
+      runtime: ollama        # optional catalog runtime name
+      process: ollama        # optional process name
+      scope: all             # loopback | specific | all (default all): the bind scope allowed
+      reason: "Why it is open."   # required, non-empty
+
+This file is the single validator of that shape (``exposure_errors``); the roles call it and fail
+before touching anything. Documentation of each filter lives in the adjacent ``<filter>.yml`` files.
+Only the Python standard library (``ipaddress``) is used.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import re
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.six import integer_types, string_types
+from ansible.module_utils.common.text.converters import to_text
+
+ENTRY_KEYS = ("port", "proto", "sources", "runtime", "process", "scope", "reason")
+PROTOCOLS = ("tcp", "udp")
+SCOPES = ("loopback", "specific", "all")
+DEFAULT_PROTO = "tcp"
+DEFAULT_SCOPE = "all"
+_RUNTIME_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# nftables keeps at most 128 bytes of a comment (NFTNL_UDATA_COMMENT_MAXLEN, NUL included).
+NFT_COMMENT_MAX_BYTES = 127
+
+
+def _is_text(value):
+    return isinstance(value, string_types)
+
+
+def _or_default(entry, key, default):
+    """An absent key and a key left empty in YAML (None) both mean the default."""
+    value = entry.get(key)
+    return default if value is None else value
+
+
+def _port_value(value):
+    """Return the port as an int, or None when VALUE is not an integer 1-65535.
+
+    Digit strings are accepted because values passed with ``-e`` arrive as text."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, integer_types):
+        number = value
+    elif _is_text(value) and value.strip().isdigit():
+        number = int(value.strip())
+    else:
+        return None
+    return number if 1 <= number <= 65535 else None
+
+
+def _parse_network(value):
+    """Parse one CIDR (or plain address). Return (network, error_text)."""
+    if not _is_text(value) or not value.strip():
+        return None, "%r is not a CIDR string" % (value,)
+    text = value.strip()
+    try:
+        return ipaddress.ip_network(to_text(text), strict=True), None
+    except ValueError:
+        pass
+    try:
+        loose = ipaddress.ip_network(to_text(text), strict=False)
+    except ValueError:
+        return None, "%r is not a valid IPv4/IPv6 address or CIDR" % (text,)
+    return None, "%r has host bits set (did you mean %s?)" % (text, loose.with_prefixlen)
+
+
+def _network_list_errors(networks, where, allow_empty=True):
+    if networks is None:
+        return [] if allow_empty else ["%s: must be a non-empty list of CIDRs" % where]
+    if _is_text(networks) or not isinstance(networks, (list, tuple)):
+        return ["%s: must be a list of CIDRs, got %r" % (where, networks)]
+    if not networks and not allow_empty:
+        return ["%s: must not be empty (omit it to use the default)" % where]
+    errors = []
+    for index, value in enumerate(networks):
+        network, error = _parse_network(value)
+        if error:
+            errors.append("%s[%d]: %s" % (where, index, error))
+    return errors
+
+
+def network_errors(networks, var_name="networks"):
+    """Return a list of error strings for a list of CIDRs (empty when every element is valid)."""
+    return _network_list_errors(networks, var_name, allow_empty=True)
+
+
+def exposure_errors(entries, var_name="allowed_exposures", runtimes=None):
+    """Validate a list of allowed-exposure entries.
+
+    Returns a list of human-readable error strings naming VAR_NAME, the entry index and the bad
+    value; the list is empty when ENTRIES is valid. None counts as an empty list. When RUNTIMES
+    (a list of catalog names) is given, ``runtime`` must be one of them."""
+    if entries is None:
+        return []
+    if _is_text(entries) or not isinstance(entries, (list, tuple)):
+        return ["%s: must be a list of entries, got %r" % (var_name, entries)]
+    known_runtimes = None if runtimes is None else set(runtimes)
+    errors = []
+    for index, entry in enumerate(entries):
+        where = "%s[%d]" % (var_name, index)
+        if not isinstance(entry, dict):
+            errors.append("%s: must be a mapping with at least port and reason, got %r" % (where, entry))
+            continue
+        unknown = sorted(to_text(key) for key in entry if key not in ENTRY_KEYS)
+        if unknown:
+            errors.append("%s: unknown key(s) %s (allowed: %s)" % (where, ", ".join(unknown), ", ".join(ENTRY_KEYS)))
+        if "port" not in entry:
+            errors.append("%s.port: is required" % where)
+        elif _port_value(entry["port"]) is None:
+            errors.append("%s.port: %r is not a port number (1-65535)" % (where, entry["port"]))
+        proto = _or_default(entry, "proto", DEFAULT_PROTO)
+        if not _is_text(proto) or proto.lower() not in PROTOCOLS:
+            errors.append("%s.proto: %r is not a known protocol (one of: %s)" % (where, proto, ", ".join(PROTOCOLS)))
+        if entry.get("sources") is not None:
+            errors.extend(_network_list_errors(entry["sources"], "%s.sources" % where, allow_empty=False))
+        scope = _or_default(entry, "scope", DEFAULT_SCOPE)
+        if not _is_text(scope) or scope not in SCOPES:
+            errors.append("%s.scope: %r is not a bind scope (one of: %s)" % (where, scope, ", ".join(SCOPES)))
+        runtime = entry.get("runtime")
+        if runtime is not None:
+            if not _is_text(runtime) or not _RUNTIME_NAME.match(runtime):
+                errors.append("%s.runtime: %r is not a catalog runtime name (lower_snake_case)" % (where, runtime))
+            elif known_runtimes is not None and runtime not in known_runtimes:
+                errors.append("%s.runtime: %r is not in the runtime catalog" % (where, runtime))
+        process = entry.get("process")
+        if process is not None and (not _is_text(process) or not process.strip()):
+            errors.append("%s.process: %r is not a process name" % (where, process))
+        reason = entry.get("reason")
+        if not _is_text(reason) or not reason.strip():
+            errors.append("%s.reason: is required: write one sentence saying why this port is open" % where)
+    return errors
+
+
+def normalize_exposures(entries, default_sources=None):
+    """Return ENTRIES with every key present and defaults applied.
+
+    ``port`` becomes an int, ``proto`` lower case, ``sources`` a list of canonical CIDR strings
+    (DEFAULT_SOURCES when the entry has none), ``scope`` defaults to ``all``, ``runtime`` and
+    ``process`` to None, ``reason`` is stripped. Invalid input raises an error listing every
+    problem (validate with ``exposure_errors`` first for a friendlier message)."""
+    errors = exposure_errors(entries, "entries") + network_errors(default_sources, "default_sources")
+    if errors:
+        raise AnsibleFilterError("normalize_exposures: invalid input: %s" % "; ".join(errors))
+    default_list = [_parse_network(value)[0].with_prefixlen for value in (default_sources or [])]
+    result = []
+    for entry in entries or []:
+        sources = entry.get("sources")
+        result.append({
+            "port": _port_value(entry["port"]),
+            "proto": _or_default(entry, "proto", DEFAULT_PROTO).lower(),
+            "sources": ([_parse_network(value)[0].with_prefixlen for value in sources]
+                        if sources is not None else list(default_list)),
+            "runtime": entry.get("runtime"),
+            "process": entry.get("process").strip() if entry.get("process") is not None else None,
+            "scope": _or_default(entry, "scope", DEFAULT_SCOPE),
+            "reason": entry["reason"].strip(),
+        })
+    return result
+
+
+def _address(value):
+    """Parse an address as found in SSH_CONNECTION: strips an IPv6 zone, unmaps ::ffff:a.b.c.d."""
+    text = to_text(value).strip()
+    if "%" in text:
+        text = text.split("%", 1)[0]
+    address = ipaddress.ip_address(text)
+    if address.version == 6 and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address
+
+
+def in_networks(address, networks):
+    """True when ADDRESS (IPv4 or IPv6 text) lies inside any CIDR of NETWORKS."""
+    errors = network_errors(networks, "networks")
+    if errors:
+        raise AnsibleFilterError("in_networks: %s" % "; ".join(errors))
+    try:
+        parsed = _address(address)
+    except ValueError:
+        raise AnsibleFilterError("in_networks: %r is not an IP address" % (address,))
+    for value in networks or []:
+        network = _parse_network(value)[0]
+        if network.version == parsed.version and parsed in network:
+            return True
+    return False
+
+
+def networks_by_family(networks):
+    """Split NETWORKS into {'ipv4': [...], 'ipv6': [...]}, each collapsed and sorted."""
+    errors = network_errors(networks, "networks")
+    if errors:
+        raise AnsibleFilterError("networks_by_family: %s" % "; ".join(errors))
+    parsed = [_parse_network(value)[0] for value in networks or []]
+    result = {}
+    for family, version in (("ipv4", 4), ("ipv6", 6)):
+        same = [network for network in parsed if network.version == version]
+        result[family] = [network.with_prefixlen for network in ipaddress.collapse_addresses(same)]
+    return result
+
+
+def world_exposures(entries, ports=None):
+    """Return the entries (normalised) whose sources include a whole address family (a /0).
+
+    With PORTS, only entries whose port is in PORTS are returned."""
+    selected = None if ports is None else set(_port_value(port) for port in ports)
+    found = []
+    for entry in normalize_exposures(entries):
+        if selected is not None and entry["port"] not in selected:
+            continue
+        if any(_parse_network(value)[0].prefixlen == 0 for value in entry["sources"]):
+            found.append(entry)
+    return found
+
+
+def nft_comment(text, prefix=""):
+    """Make TEXT safe as an nftables comment: one line, no double quotes or backslashes, at most
+    127 bytes of UTF-8 (cut on a character boundary, marked with '...')."""
+    clean = " ".join(to_text(prefix + to_text(text)).split())
+    clean = clean.replace('"', "'").replace("\\", "/")
+    # Characters nft's scanner does not accept inside a quoted string.
+    clean = "".join(char for char in clean if char.isprintable())
+    if len(clean.encode("utf-8")) <= NFT_COMMENT_MAX_BYTES:
+        return clean
+    cut = clean
+    while len((cut + "...").encode("utf-8")) > NFT_COMMENT_MAX_BYTES:
+        cut = cut[:-1]
+    return cut.rstrip() + "..."
+
+
+class FilterModule(object):
+    """aihost.hardening filters for allowed exposures and networks."""
+
+    def filters(self):
+        return {
+            "exposure_errors": exposure_errors,
+            "normalize_exposures": normalize_exposures,
+            "network_errors": network_errors,
+            "in_networks": in_networks,
+            "networks_by_family": networks_by_family,
+            "world_exposures": world_exposures,
+            "nft_comment": nft_comment,
+        }
