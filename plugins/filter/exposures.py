@@ -26,6 +26,7 @@ import ipaddress
 import re
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.aihost.hardening.plugins.module_utils.runtime_catalog import CATALOG
 from ansible.module_utils.six import integer_types, string_types
 from ansible.module_utils.common.text.converters import to_text
 
@@ -228,6 +229,39 @@ def world_exposures(entries, ports=None):
     return found
 
 
+def _runtimes_of(runtime_facts):
+    if not runtime_facts:
+        return []
+    if not isinstance(runtime_facts, dict) or not isinstance(runtime_facts.get("runtimes", []), list):
+        raise AnsibleFilterError("expected the aihost_runtime facts (a mapping with a 'runtimes' list), got %r"
+                                 % (runtime_facts,))
+    return [runtime for runtime in runtime_facts.get("runtimes") or [] if isinstance(runtime, dict)]
+
+
+def ai_ports(runtime_facts=None, catalog=True):
+    """Ports that belong to local-AI runtimes: every catalog default port (when CATALOG is true)
+    plus, from RUNTIME_FACTS (``ansible_facts.aihost_runtime``), each detected runtime's listen
+    ports, default ports and published container host ports. Sorted, unique."""
+    ports = set()
+    if catalog:
+        for entry in CATALOG.values():
+            ports.update(entry.get("default_ports") or [])
+    for runtime in _runtimes_of(runtime_facts):
+        ports.update(listener.get("port") for listener in runtime.get("listen") or [])
+        ports.update(runtime.get("default_ports") or [])
+        for container in runtime.get("containers") or []:
+            ports.update(published.get("host_port") for published in container.get("published") or [])
+    return sorted(port for port in ports if _port_value(port) is not None)
+
+
+def ai_runtime_names(runtime_facts=None):
+    """Runtime names an entry's ``runtime`` may use: the catalog's plus any detected ones (from
+    catalog entries a caller added). Sorted."""
+    names = set(CATALOG)
+    names.update(runtime.get("name") for runtime in _runtimes_of(runtime_facts) if runtime.get("name"))
+    return sorted(names)
+
+
 def nft_comment(text, prefix=""):
     """Make TEXT safe as an nftables comment: one line, no double quotes or backslashes, at most
     127 bytes of UTF-8 (cut on a character boundary, marked with '...')."""
@@ -255,4 +289,6 @@ class FilterModule(object):
             "networks_by_family": networks_by_family,
             "world_exposures": world_exposures,
             "nft_comment": nft_comment,
+            "ai_ports": ai_ports,
+            "ai_runtime_names": ai_runtime_names,
         }

@@ -202,4 +202,42 @@ def test_nft_comment_is_cut_to_nftables_limit_on_a_character_boundary():
 def test_filter_module_exports_the_documented_names():
     names = set(exposures.FilterModule().filters())
     assert names == {"exposure_errors", "normalize_exposures", "network_errors", "in_networks",
-                     "networks_by_family", "world_exposures", "nft_comment"}
+                     "networks_by_family", "world_exposures", "nft_comment", "ai_ports", "ai_runtime_names"}
+
+
+# --- AI ports and runtime names (from the catalog and the ai_runtime_facts facts) --------------------
+
+FACTS = {
+    "schema_version": 1,
+    "runtimes": [
+        {"name": "ollama", "listen": [{"protocol": "tcp", "address": "0.0.0.0", "port": 12000, "scope": "all"}],
+         "default_ports": [11434], "containers": []},
+        {"name": "my_server", "listen": [], "default_ports": [],
+         "containers": [{"id": "abc", "published": [{"host_ip": "0.0.0.0", "host_port": 18080,
+                                                      "container_port": 8080, "protocol": "tcp"}]}]},
+    ],
+}
+
+
+def test_ai_ports_cover_catalog_defaults_and_detected_listeners():
+    ports = exposures.ai_ports(FACTS)
+    assert {11434, 8888, 8188, 12000, 18080} <= set(ports)      # catalog + listen + published
+    assert ports == sorted(set(ports))
+    assert 22 not in ports
+
+
+def test_ai_ports_without_catalog_are_only_the_detected_ones():
+    assert exposures.ai_ports(FACTS, catalog=False) == [11434, 12000, 18080]
+    assert exposures.ai_ports(None, catalog=False) == []
+    assert 11434 in exposures.ai_ports({})
+
+
+def test_ai_ports_reject_something_that_is_not_the_facts():
+    with pytest.raises(AnsibleFilterError, match="aihost_runtime facts"):
+        exposures.ai_ports(["ollama"])
+
+
+def test_ai_runtime_names_include_detected_extras():
+    names = exposures.ai_runtime_names(FACTS)
+    assert "ollama" in names and "my_server" in names and "jupyter" in names
+    assert "my_server" not in exposures.ai_runtime_names()
