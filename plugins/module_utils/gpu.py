@@ -44,6 +44,20 @@ VENDORS = {
     '0x1da3': 'habana',
 }
 
+# Display-class devices that only drive a console: server BMCs and emulated VGA. They are reported
+# as display_adapters, not as GPUs, so a CPU-only server with a BMC is still called CPU-only.
+BASIC_DISPLAY_VENDORS = {
+    '0x1a03': 'ASPEED',
+    '0x102b': 'Matrox',
+    '0x1234': 'QEMU/Bochs',
+    '0x1013': 'Cirrus Logic',
+    '0x15ad': 'VMware',
+    '0x1af4': 'virtio',
+    '0x1414': 'Microsoft Hyper-V',
+    '0x1b36': 'Red Hat QXL',
+    '0x80ee': 'VirtualBox',
+}
+
 # PCI base class 0x03 (display) and 0x12 (processing accelerator). Keyed by base class + subclass.
 PCI_CLASS_NAMES = {
     0x0300: 'VGA compatible controller',
@@ -563,7 +577,7 @@ def parse_docker_daemon_json(text):
     if not isinstance(data, dict):
         raise ValueError('top level is not an object')
     runtimes = {}
-    raw_runtimes = data.get('runtimes') or {}
+    raw_runtimes = data.get('runtimes', {})
     if not isinstance(raw_runtimes, dict):
         raise ValueError('"runtimes" is not an object')
     for name, spec in sorted(raw_runtimes.items()):
@@ -793,8 +807,12 @@ def read_kernel_modules(host):
 
 
 def read_pci_devices(host, kernel_modules):
-    """GPUs (PCI base class 0x03) and accelerators (class 0x12, or any device with an accel node)."""
-    gpus, accelerators = [], []
+    """(gpus, accelerators, display_adapters) from /sys/bus/pci/devices.
+
+    GPUs: PCI base class 0x03 except BASIC_DISPLAY_VENDORS (display_adapters). Accelerators: class
+    0x12, or any device with an accel node (AMD's NPU is a 0x1180 signal processing controller).
+    """
+    gpus, accelerators, display_adapters = [], [], []
     for address in host.listdir('/sys/bus/pci/devices'):
         base = '/sys/bus/pci/devices/' + address
         class_text = host.read(base + '/class')
@@ -828,8 +846,14 @@ def read_pci_devices(host, kernel_modules):
             'uuid': None,
             'device_nodes': nodes,
         }
-        (gpus if kind == 'gpu' else accelerators).append(device)
-    return gpus, accelerators
+        if kind == 'accelerator':
+            accelerators.append(device)
+        elif vendor_id in BASIC_DISPLAY_VENDORS:
+            device['vendor'] = BASIC_DISPLAY_VENDORS[vendor_id]
+            display_adapters.append(device)
+        else:
+            gpus.append(device)
+    return gpus, accelerators, display_adapters
 
 
 def _node_entry(host, path, kind, char_majors):
@@ -959,11 +983,12 @@ def _rocm_install(host, path):
 
 
 def read_rocm(host):
-    installs = [_rocm_install(host, p) for p in host.glob('/opt/rocm-*') if host.isdir(p)]
+    installs = [_rocm_install(host, p) for p in host.glob('/opt/rocm-*') if host.isdir(p) and not host.islink(p)]
     current = host.resolve('/opt/rocm')
     version = None
     if current:
-        version = _rocm_install(host, '/opt/rocm')['version']
+        known = dict((i['path'], i['version']) for i in installs)
+        version = known[current] if current in known else _rocm_install(host, current)['version']
     return {'version': version, 'path': current, 'installs': installs}
 
 
@@ -994,7 +1019,8 @@ def _cuda_version_at(host, path):
 def read_cuda(host):
     installs = []
     for path in host.glob('/usr/local/cuda-*'):
-        if host.isdir(path):
+        # Symlinks such as /usr/local/cuda-12 (an alternative) are aliases, not installs.
+        if host.isdir(path) and not host.islink(path):
             version, source = _cuda_version_at(host, path)
             installs.append({'path': path, 'version': version, 'version_source': source})
     current = host.resolve('/usr/local/cuda')
@@ -1077,6 +1103,7 @@ def _empty_facts():
         'present': False,
         'gpus': [],
         'accelerators': [],
+        'display_adapters': [],
         'kernel_modules': {},
         'nvidia': {
             'kernel_module_loaded': False, 'kernel_modules_loaded': [], 'driver_version': None,
@@ -1199,8 +1226,8 @@ def collect(host, run_command=None, nvidia_smi='query', nvidia_ctk=True, path_en
     for name in KERNEL_MODULES:
         modules.setdefault(name, {'loaded': False, 'version': None})
     facts['kernel_modules'] = modules
-    found = _section(host, 'PCI', read_pci_devices, modules) or ([], [])
-    facts['gpus'], facts['accelerators'] = found
+    found = _section(host, 'PCI', read_pci_devices, modules) or ([], [], [])
+    facts['gpus'], facts['accelerators'], facts['display_adapters'] = found
     nvidia = _section(host, 'NVIDIA', read_nvidia, modules, facts['gpus'], path_env)
     if nvidia:
         facts['nvidia'] = nvidia

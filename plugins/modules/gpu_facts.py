@@ -133,7 +133,9 @@ ansible_facts:
           type: bool
           sample: true
         gpus:
-          description: PCI display devices (base class 0x03). Audio, USB and other functions of a GPU card are not listed.
+          description: >-
+            PCI display devices (base class 0x03), except console-only adapters (see RV(ansible_facts.aihost_gpu.display_adapters)).
+            Audio, USB and other functions of a GPU card are not listed.
           returned: always
           type: list
           elements: dict
@@ -195,6 +197,15 @@ ansible_facts:
           description: >-
             PCI processing accelerators (class 0x12) and any device with an C(accel) node (Habana Gaudi, Intel NPU,
             AMD NPU, Qualcomm AI 100), plus C(/dev/accel/*) nodes that belong to no PCI device. Same fields as RV(ansible_facts.aihost_gpu.gpus).
+          returned: always
+          type: list
+          elements: dict
+          contains: *pci_device
+        display_adapters:
+          description: >-
+            Display-class PCI devices that only drive a console (server BMCs such as ASPEED and Matrox, emulated VGA of QEMU, VMware,
+            Hyper-V, VirtualBox, virtio). They are not counted as GPUs. Same fields as RV(ansible_facts.aihost_gpu.gpus), with
+            C(vendor) set to the adapter maker (for example V(ASPEED)).
           returned: always
           type: list
           elements: dict
