@@ -78,7 +78,11 @@ def decode_address(hex_address, family, byteorder=None):
         packed = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
     else:
         packed = raw
-    return ipaddress.IPv6Address(packed).compressed
+    address = ipaddress.IPv6Address(packed)
+    if address.ipv4_mapped is not None:
+        # Print like ss and the kernel docs do: ::ffff:127.0.0.1, not ::ffff:7f00:1.
+        return "::ffff:%s" % address.ipv4_mapped
+    return address.compressed
 
 
 def address_scope(address):

@@ -78,7 +78,10 @@ def program_names(cmdline, comm=None):
         if arg.startswith("-"):
             index += 1
             continue
-        names.append(os.path.basename(arg))
+        script = os.path.basename(arg)
+        names.append(script)
+        if script.endswith(".py"):
+            names.append(script[:-3])
         break
     return names
 
@@ -654,30 +657,46 @@ class HostView(object):
         self.ambient_container = ambient_container
         self._environ_cache = {}
         self._site_cache = {}
+        self._container_users = {}
 
     def environ(self, pid):
         if pid not in self._environ_cache:
             self._environ_cache[pid] = self.environ_reader(pid)
         return self._environ_cache[pid]
 
-    def user_name(self, uid):
+    def fs_root(self, process):
+        """Filesystem a process sees: its container's root (/proc/<pid>/root) or the host's."""
+        if process is not None and process.get("container_id"):
+            return os.path.join(procfs.proc_dir(self.root), str(process["pid"]), "root")
+        return self.root
+
+    def _users_of(self, process):
+        if process is None or not process.get("container_id"):
+            return self.users
+        key = process["container_id"]
+        if key not in self._container_users:
+            self._container_users[key] = procfs.read_users(self.fs_root(process))
+        return self._container_users[key]
+
+    def user_name(self, uid, process=None):
+        """User name of ``uid`` as the process's own /etc/passwd (host or container) knows it."""
         if uid is None:
             return None
-        user = self.users.get(uid)
+        user = self._users_of(process).get(uid)
         return user[0] if user else str(uid)
 
-    def home_of(self, uid=None, name=None):
-        for user_uid, (user_name, home) in self.users.items():
+    def home_of(self, uid=None, name=None, process=None):
+        for user_uid, (user_name, home) in self._users_of(process).items():
             if (uid is not None and user_uid == uid) or (name is not None and user_name == name):
                 return home
         return None
 
-    def exists(self, path):
-        return os.path.exists(_under(self.root, path))
+    def exists(self, path, fs_root=None):
+        return os.path.exists(_under(fs_root or self.root, path))
 
-    def read_text(self, path):
+    def read_text(self, path, fs_root=None):
         try:
-            return _read(_under(self.root, path))
+            return _read(_under(fs_root or self.root, path))
         except (OSError, UnicodeError):
             return None
 
@@ -721,11 +740,12 @@ def build_listeners(view, warnings):
             "pids": pids,
             "process": process["name"] if process else None,
             "cmdline": list(process["cmdline"]) if process else None,
-            "user": view.user_name(uid),
+            "user": view.user_name(uid, process),
             "uid": uid,
             "unit": process.get("unit") if process else None,
             "container": _container_ref(container_id, view),
             "runtime": None,
+            "attributed_by": "fd" if pid is not None else None,
         })
     result.sort(key=lambda item: (item["protocol"], item["port"], item["family"], item["address"], item["inode"]))
     unowned = [item for item in result if item["pid"] is None and item["inode"]]
@@ -775,6 +795,12 @@ def build_facts(view, catalog, units=None, pip=None, dpkg=None, binaries=None,
         instance = instances.setdefault(key, _new_instance(name, catalog[name]))
         instance["_pids"].append(pid)
         instance["_how"].add(_how)
+        if key[1] == "container" and process.get("unit") and process["unit"] not in instance["_unit_names"]:
+            # A systemd container: read the unit from the container's own filesystem.
+            instance["_unit_names"].append(process["unit"])
+            unit = read_unit(process["unit"], view.fs_root(process))
+            if unit is not None:
+                instance["_units"].append(unit)
 
     # Containers matched by image (their processes may be invisible, e.g. in a VM or another pid ns).
     for container_id, container in view.containers.items():
@@ -848,6 +874,12 @@ def build_facts(view, catalog, units=None, pip=None, dpkg=None, binaries=None,
                 container = instances[key].get("_container") or {}
                 listener["container"] = {"id": container.get("id"), "name": container.get("name"),
                                          "image": container.get("image")}
+        if key is None and listener["pid"] is None:
+            key = _attribute_by_uid(listener, instances, catalog, view)
+            if key is not None:
+                listener["attributed_by"] = "uid"
+        elif key is not None and listener["attributed_by"] is None:
+            listener["attributed_by"] = "published_port"
         if key is not None:
             listener["runtime"] = key[0]
             instances[key]["listen"].append({"protocol": listener["protocol"], "family": listener["family"],
@@ -866,8 +898,26 @@ def build_facts(view, catalog, units=None, pip=None, dpkg=None, binaries=None,
     }
 
 
+def _attribute_by_uid(listener, instances, catalog, view):
+    """Best guess for a socket whose owner we may not see (another user's process while we lack
+    CAP_SYS_PTRACE, as root inside a container): the runtime instance running under the socket's
+    non-root uid, narrowed by the catalog's default ports when several do. None when ambiguous."""
+    uid = listener["uid"]
+    if not uid:
+        return None
+    candidates = []
+    for key, instance in instances.items():
+        if key[1] == "container":
+            continue
+        if any(view.processes.get(pid, {}).get("uid") == uid for pid in instance["_pids"]):
+            candidates.append(key)
+    if len(candidates) > 1:
+        candidates = [key for key in candidates if listener["port"] in (catalog[key[0]].get("default_ports") or [])]
+    return candidates[0] if len(candidates) == 1 else None
+
+
 def _new_instance(name, entry):
-    return {"name": name, "_pids": [], "_how": set(), "_units": [], "_container": None,
+    return {"name": name, "_pids": [], "_how": set(), "_units": [], "_unit_names": [], "_container": None,
             "listen": [], "packages": [], "binaries": []}
 
 
@@ -898,16 +948,20 @@ def _finish_instance(key, instance, entry, view, collect_versions, warnings):
     if not cmdline and units and units[0].get("exec_start"):
         cmdline = list(units[0]["exec_start"])
 
+    fs_root = view.fs_root(main)
     uid = main["uid"] if main else None
-    user_name = view.user_name(uid) if uid is not None else None
+    user_name = view.user_name(uid, main) if uid is not None else None
     if user_name is None and units and units[0].get("user"):
         user_name = units[0]["user"]
-    home = view.home_of(uid=uid) if uid is not None else view.home_of(name=user_name or "root")
+    if uid is not None:
+        home = view.home_of(uid=uid, process=main)
+    else:
+        home = view.home_of(name=user_name or "root", process=main)
     cwd = main.get("cwd") if main else (units[0].get("working_directory") if units else None)
 
     def read_user_file(path):
         expanded = expand_path(path, home, environ, cwd)
-        return view.read_text(expanded) if expanded else None
+        return view.read_text(expanded, fs_root) if expanded else None
 
     auth = evaluate_auth(entry, cmdline, environ, read_user_file)
     risky = find_risky(entry, cmdline, environ, auth["enabled"])
@@ -936,13 +990,13 @@ def _finish_instance(key, instance, entry, view, collect_versions, warnings):
     data_paths = []
     for path in entry.get("data_paths") or []:
         expanded = expand_path(path, home, environ, cwd)
-        if expanded and expanded not in data_paths and view.exists(expanded):
+        if expanded and expanded not in data_paths and view.exists(expanded, fs_root):
             data_paths.append(expanded)
     for flag in entry.get("data_flags") or []:
         present, value = find_flag(cmdline, flag)
         if present and value:
             expanded = expand_path(value, home, environ, cwd)
-            if expanded and expanded not in data_paths and view.exists(expanded):
+            if expanded and expanded not in data_paths and view.exists(expanded, fs_root):
                 data_paths.append(expanded)
     if container is not None:
         wanted = set(path for path in entry.get("data_paths") or [] if path.startswith("/"))
@@ -952,11 +1006,11 @@ def _finish_instance(key, instance, entry, view, collect_versions, warnings):
 
     version, version_source = (None, None)
     if collect_versions:
-        version, version_source = _find_version(entry, instance, main, environ, cwd, container, view)
+        version, version_source = _find_version(entry, instance, main, environ, cwd, container, view, fs_root)
 
     run_as = []
     for process in processes:
-        user = view.user_name(process["uid"])
+        user = view.user_name(process["uid"], process)
         if user not in run_as:
             run_as.append(user)
     if not run_as:
@@ -971,7 +1025,7 @@ def _finish_instance(key, instance, entry, view, collect_versions, warnings):
         "name": name,
         "detected_by": [item for item in DETECTION_ORDER if item in detected_by],
         "processes": [{"pid": p["pid"], "ppid": p.get("ppid"), "process": p["name"], "cmdline": list(p["cmdline"]),
-                       "user": view.user_name(p["uid"]), "uid": p["uid"], "unit": p.get("unit"),
+                       "user": view.user_name(p["uid"], p), "uid": p["uid"], "unit": p.get("unit"),
                        "exe": p.get("exe")} for p in processes[:MAX_PROCESSES_PER_RUNTIME]],
         "units": [{"name": u["name"], "fragment_path": u["fragment_path"], "dropins": list(u["dropins"]),
                    "user": u["user"], "exec_start": u.get("exec_start"), "masked": u.get("masked", False)}
@@ -1003,20 +1057,20 @@ def _is_descendant_only(process, instance, view):
     return parent is not None and parent["pid"] in instance["_pids"]
 
 
-def _find_version(entry, instance, main, environ, cwd, container, view):
+def _find_version(entry, instance, main, environ, cwd, container, view, fs_root):
     spec = entry.get("version") or {}
     cmdline = main["cmdline"] if main else []
     for dist in spec.get("pip") or []:
         key = normalise_dist(dist)
         for prefix in pip_prefixes(cmdline, environ):
-            for site_dir in site_dirs_for_prefix(prefix, view.root):
+            for site_dir in site_dirs_for_prefix(prefix, fs_root):
                 dists = list_dists(site_dir, view._site_cache)
                 if key in dists:
                     return dists[key], "pip:%s" % dist
     file_spec = spec.get("file")
     if file_spec:
         path = expand_path(file_spec["path"], None, environ, cwd)
-        text = view.read_text(path) if path else None
+        text = view.read_text(path, fs_root) if path else None
         if text:
             match = re.search(file_spec["regex"], text)
             if match:

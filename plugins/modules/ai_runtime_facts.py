@@ -61,7 +61,7 @@ options:
   version_commands:
     description:
       - When no version was found in local metadata, run the runtime's own version command (for
-        example C(ollama --version)) with a short timeout. Off by default: it starts processes.
+        example C(ollama --version)) with a short timeout. Off by default, because it starts processes.
     type: bool
     default: false
   docker_socket:
@@ -374,10 +374,15 @@ from ansible_collections.aihost.hardening.plugins.module_utils.runtime_catalog i
     CatalogError, load_catalog)
 
 
-def gather(catalog, root="/", include_udp=True, collect_versions=True, container_sockets=(),
+# The filesystem root the module reads; unit tests point it at a fixture tree.
+HOST_ROOT = "/"
+
+
+def gather(catalog, root=None, include_udp=True, collect_versions=True, container_sockets=(),
            container_api_timeout=1.0, run_version_command=None, warnings=None):
     """Read the host (under ``root``) and build the facts. Separate from main() for tests."""
     warnings = [] if warnings is None else warnings
+    root = HOST_ROOT if root is None else root
     listeners = procfs.read_listeners(root, include_udp=include_udp, warnings=warnings)
     processes = procfs.scan_processes(root, warnings=warnings)
     users = procfs.read_users(root)
@@ -447,8 +452,9 @@ def main():
     except CatalogError as exc:
         module.fail_json(msg=str(exc))
 
-    if not os.path.isdir("/proc/self"):
-        module.fail_json(msg="/proc is not mounted: ai_runtime_facts needs Linux procfs")
+    if not os.path.isdir(os.path.join(HOST_ROOT, "proc", "net")):
+        module.fail_json(msg="%s is not a mounted procfs: ai_runtime_facts needs Linux /proc"
+                         % os.path.join(HOST_ROOT, "proc"))
 
     started = time.time()
     sockets = []
@@ -456,7 +462,7 @@ def main():
         sockets.append(("docker", params["docker_socket"]))
     if params["podman_socket"] and params["podman_socket"] != params["docker_socket"]:
         sockets.append(("podman", params["podman_socket"]))
-    facts = gather(catalog, root="/", include_udp=params["include_udp"],
+    facts = gather(catalog, include_udp=params["include_udp"],
                    collect_versions=params["collect_versions"], container_sockets=sockets,
                    container_api_timeout=params["container_api_timeout"],
                    run_version_command=_version_runner(module) if params["version_commands"] else None,
