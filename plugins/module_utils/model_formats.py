@@ -1,0 +1,744 @@
+# -*- coding: utf-8 -*-
+# Copyright: aihost.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Tell a model file's format from its bytes and look inside it for code, without loading it.
+
+``inspect_stream(fileobj, size, options)`` takes an open binary file object (a real file, a
+zip member, ``io.BytesIO`` in tests) and returns ``{"format", "code_capable", "details",
+"findings"}``. Names never decide: a pickle called ``config.json`` is a pickle.
+
+Formats and what is checked (every check reads; nothing is imported or unpickled):
+
+=================  ==========================================================================
+safetensors        8-byte little-endian header length + JSON header; every tensor's dtype,
+                   shape and data_offsets inside the file. No code path in the format.
+gguf               ``GGUF`` magic, version 1-3, metadata and tensor table walked with bounds;
+                   the Jinja ``tokenizer.chat_template`` is checked for template-injection
+                   patterns (llama-cpp-python CVE-2024-34359). Malformed headers are
+                   suspicious (GGUF parsers have had heap overflows).
+pickle             protocol 0-5, see ``pickle_scan``; several stacked pickles (legacy
+                   ``torch.save``) are all scanned.
+pytorch_zip        zip with ``*/data.pkl`` (torch.save >= 1.6); every ``.pkl`` member scanned,
+torchscript        plus ``code/`` (TorchScript) noted.
+pytorch_tar        torch 0.1.x tar (``sys_info``, ``pickle``, ``storages``, ``tensors``).
+numpy_npy          ``\\x93NUMPY`` header; an object dtype means a pickle follows: scanned.
+numpy_npz          zip of ``.npy`` members, each checked as above.
+joblib             a pickle with joblib's array wrappers (raw array bytes are skipped), plain
+                   or compressed (zlib, gzip, bz2, xz, lzma).
+onnx / tf_saved_model  protobuf heuristics (first field); SavedModels are searched for file
+                   and Python-calling ops (``ReadFile``, ``WriteFile``, ``PyFunc``...).
+hdf5 / keras_h5    HDF5 signature (offset 0 or a 512-byte-multiple user block); Keras configs
+                   searched for ``Lambda`` layers (marshalled Python bytecode).
+keras_v3           zip with ``config.json`` + ``model.weights.h5``; ``Lambda`` layers and
+                   ``module`` fields outside Keras (imported on load) reported.
+zip / tar / compressed / empty / unknown
+=================  ==========================================================================
+
+Caps (``DEFAULT_OPTIONS``) bound everything an attacker controls: zip members scanned and their
+uncompressed size (zip bombs), decompressed bytes, pickle opcodes, GGUF metadata sizes.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import bz2
+import io
+import json
+import re
+import struct
+import tarfile
+import zipfile
+import zlib
+
+try:
+    import lzma
+except ImportError:  # pragma: no cover - Python built without liblzma
+    lzma = None
+
+try:
+    from .pickle_scan import (PickleLimit, SEVERITY_RANK, looks_like_pickle, max_severity, scan_pickles)
+except ImportError:  # pragma: no cover - loaded as a top-level module (tests, the verify CLI)
+    from pickle_scan import (PickleLimit, SEVERITY_RANK, looks_like_pickle, max_severity, scan_pickles)
+
+FORMAT_VERSION = 1
+
+DEFAULT_OPTIONS = {
+    "allow_globals": [],
+    "max_pickle_ops": 10 * 1000 * 1000,
+    "max_member_bytes": 1 << 30,            # a zip/tar member larger than this is not scanned
+    "max_members": 10000,                   # zip/tar members scanned
+    "max_decompressed_bytes": 4 << 30,      # compressed pickles
+    "max_search_bytes": 4 << 30,            # byte-pattern searches (HDF5, SavedModel)
+}
+
+CODE_CAPABLE = frozenset(["pickle", "pytorch_zip", "torchscript", "pytorch_legacy", "pytorch_tar", "joblib",
+                          "compressed_pickle", "numpy_npy_object", "keras_h5", "keras_v3", "tf_saved_model"])
+
+SAFETENSORS_DTYPES = frozenset(["BOOL", "U8", "I8", "U16", "I16", "U32", "I32", "U64", "I64", "F16", "BF16",
+                                "F32", "F64", "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2",
+                                "C64", "E4M3", "E5M2"])
+MAX_SAFETENSORS_HEADER = 100 * 1000 * 1000   # the safetensors reference implementation's own limit
+
+GGUF_MAGIC = b"GGUF"
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+NPY_MAGIC = b"\x93NUMPY"
+ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
+
+# Patterns of Jinja template injection (sandbox escapes) in GGUF chat templates.
+_SSTI_PATTERNS = re.compile(r"__(class|globals|subclasses|builtins|import|init|mro|base|bases|code|dict)__|"
+                            r"\bos\.(system|popen)|\bsubprocess\b|\beval\s*\(|\bexec\s*\(")
+# TensorFlow ops that read/write files or call back into Python (modelscan's list + PyFunc).
+_TF_UNSAFE_OPS = (b"ReadFile", b"WriteFile", b"PyFunc", b"PyFuncStateless", b"EagerPyFunc",
+                  b"MatchingFiles", b"Save", b"SaveV2", b"ImmutableConst")
+_TF_OP_SEVERITY = {b"ReadFile": "high", b"WriteFile": "high", b"PyFunc": "critical", b"PyFuncStateless": "critical",
+                   b"EagerPyFunc": "critical", b"MatchingFiles": "medium", b"Save": "medium", b"SaveV2": "low",
+                   b"ImmutableConst": "medium"}
+_KERAS_LAMBDA = (b'"class_name": "Lambda"', b'"class_name":"Lambda"')
+_KERAS_SAFE_MODULES = ("keras", "keras_hub", "keras_nlp", "keras_cv", "tensorflow", "tf_keras")
+
+
+def _finding(severity, kind, detail, **extra):
+    item = {"severity": severity, "kind": kind, "detail": detail}
+    item.update(extra)
+    return item
+
+
+def _options(options):
+    merged = dict(DEFAULT_OPTIONS)
+    merged.update(dict((k, v) for k, v in (options or {}).items() if v is not None))
+    return merged
+
+
+class LimitedStream(object):
+    """Read-only stream wrapper that stops (PickleLimit) after ``cap`` bytes."""
+
+    def __init__(self, raw, cap):
+        self._raw = raw
+        self._cap = cap
+        self._pos = 0
+
+    def _account(self, data):
+        self._pos += len(data)
+        if self._pos > self._cap:
+            raise PickleLimit("more than %d decompressed bytes" % self._cap)
+        return data
+
+    def read(self, size=-1):
+        return self._account(self._raw.read(size))
+
+    def readline(self, size=-1):
+        return self._account(self._raw.readline(size))
+
+    def tell(self):
+        return self._pos
+
+    def seek(self, offset, whence=0):
+        if whence != 0 or offset < self._pos:
+            raise io.UnsupportedOperation("forward seek only")
+        while self._pos < offset:
+            if not self.read(min(offset - self._pos, 1 << 20)):
+                break
+        return self._pos
+
+
+class ZlibStream(io.RawIOBase):
+    """A zlib stream (joblib's 'zlib' compressor) as a readable file object."""
+
+    def __init__(self, raw):
+        super(ZlibStream, self).__init__()
+        self._raw = raw
+        self._z = zlib.decompressobj()
+        self._buf = b""
+        self._eof = False
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        while not self._buf and not self._eof:
+            data = self._z.unconsumed_tail
+            if not data:
+                data = self._raw.read(1 << 16)
+                if not data:
+                    self._buf = self._z.flush()
+                    self._eof = True
+                    break
+            self._buf = self._z.decompress(data, 1 << 20)
+            if self._z.eof and not self._z.unconsumed_tail:
+                self._eof = True
+        n = min(len(buffer), len(self._buf))
+        buffer[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+
+class _Prepend(object):
+    """Put already-read bytes back in front of a stream."""
+
+    def __init__(self, head, raw):
+        self._head = head
+        self._raw = raw
+
+    def read(self, size=-1):
+        if self._head:
+            if size is None or size < 0:
+                data, self._head = self._head + self._raw.read(), b""
+                return data
+            data, self._head = self._head[:size], self._head[size:]
+            return data
+        return self._raw.read(size)
+
+    def readline(self, size=-1):
+        if self._head:
+            cut = self._head.find(b"\n")
+            if cut >= 0 and (size is None or size < 0 or cut < size):
+                data, self._head = self._head[:cut + 1], self._head[cut + 1:]
+                return data
+            if size is not None and 0 <= size <= len(self._head):
+                data, self._head = self._head[:size], self._head[size:]
+                return data
+            data, self._head = self._head, b""
+            rest = self._raw.readline(-1 if size is None or size < 0 else size - len(data))
+            return data + rest
+        return self._raw.readline(size)
+
+
+def _decompressor(kind, fileobj):
+    if kind == "gzip":
+        import gzip
+        return gzip.GzipFile(fileobj=fileobj, mode="rb")
+    if kind == "bz2":
+        return bz2.BZ2File(fileobj, mode="rb")
+    if kind in ("xz", "lzma") and lzma is not None:
+        return lzma.LZMAFile(fileobj, mode="rb", format=lzma.FORMAT_XZ if kind == "xz" else lzma.FORMAT_ALONE)
+    if kind == "zlib":
+        return io.BufferedReader(ZlibStream(fileobj), 1 << 16)
+    return None
+
+
+def compression_of(head):
+    if head[:2] == b"\x1f\x8b":
+        return "gzip"
+    if head[:3] == b"BZh" and head[3:4].isdigit():
+        return "bz2"
+    if head[:6] == b"\xfd7zXZ\x00":
+        return "xz"
+    if head[:3] == b"\x5d\x00\x00":
+        return "lzma"
+    if len(head) >= 2 and head[0] == 0x78 and head[1] in (0x01, 0x5e, 0x9c, 0xda) and (head[0] * 256 + head[1]) % 31 == 0:
+        return "zlib"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Format detection
+# ---------------------------------------------------------------------------------------------
+def sniff(head, size):
+    """Format guess from the first bytes (up to 64 KiB). Deeper checks happen in inspect_stream."""
+    if size == 0:
+        return "empty"
+    if head[:4] == GGUF_MAGIC:
+        return "gguf"
+    if head[:6] == NPY_MAGIC:
+        return "numpy_npy"
+    if head[:8] == HDF5_SIGNATURE:
+        return "hdf5"
+    if head[:4] in ZIP_MAGICS:
+        return "zip"
+    if len(head) >= 10 and _safetensors_header_len(head, size) is not None:
+        return "safetensors"
+    if len(head) >= 2 and head[0:1] == b"\x80" and head[1] in (1, 2, 3, 4, 5):
+        return "pickle"
+    if len(head) >= 262 and head[257:262] == b"ustar":
+        return "tar"
+    comp = compression_of(head)
+    if comp:
+        return "compressed"
+    proto = _protobuf_kind(head)
+    if proto:
+        return proto
+    if looks_like_pickle(head):
+        return "pickle"
+    return "unknown"
+
+
+def _safetensors_header_len(head, size):
+    length = struct.unpack("<Q", head[:8])[0]
+    if length < 2 or length > MAX_SAFETENSORS_HEADER or 8 + length > size:
+        return None
+    if head[8:9] != b"{":
+        return None
+    return length
+
+
+def _read_varint(data, pos):
+    value = 0
+    shift = 0
+    while pos < len(data) and shift < 64:
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+    return None, pos
+
+
+def _protobuf_kind(head):
+    """ONNX ModelProto starts with ir_version (field 1, varint, 3..20); a SavedModel with
+    saved_model_schema_version 1 then meta_graphs (field 2)."""
+    if len(head) < 4 or head[0] != 0x08:
+        return None
+    value, pos = _read_varint(head, 1)
+    if value is None or pos >= len(head):
+        return None
+    nxt = head[pos]
+    if value == 1 and nxt == 0x12:
+        return "tf_saved_model"
+    if 3 <= value <= 20 and nxt in (0x12, 0x1A, 0x22, 0x28, 0x32, 0x3A, 0x42, 0x72, 0x7A):
+        return "onnx"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-format checks
+# ---------------------------------------------------------------------------------------------
+def _check_safetensors(f, size):
+    findings = []
+    head = f.read(8)
+    length = struct.unpack("<Q", head)[0]
+    raw = f.read(length)
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        return {"tensors": 0}, [_finding("high", "malformed", "safetensors header is not JSON: %s" % exc)]
+    if not isinstance(header, dict):
+        return {"tensors": 0}, [_finding("high", "malformed", "safetensors header is not a JSON object")]
+    data_len = size - 8 - length
+    tensors = 0
+    bad = []
+    for name, entry in header.items():
+        if name == "__metadata__":
+            if not isinstance(entry, dict) or not all(isinstance(v, str) for v in entry.values()):
+                bad.append("__metadata__ must map strings to strings")
+            continue
+        tensors += 1
+        if not isinstance(entry, dict):
+            bad.append("%s: entry is not an object" % name)
+            continue
+        offsets = entry.get("data_offsets")
+        shape = entry.get("shape")
+        if entry.get("dtype") not in SAFETENSORS_DTYPES:
+            bad.append("%s: unknown dtype %r" % (name, entry.get("dtype")))
+        if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
+            bad.append("%s: bad shape" % name)
+        if (not isinstance(offsets, list) or len(offsets) != 2 or not all(isinstance(o, int) for o in offsets)
+                or not 0 <= offsets[0] <= offsets[1] <= data_len):
+            bad.append("%s: data_offsets %r outside the %d data bytes" % (name, offsets, data_len))
+    if bad:
+        findings.append(_finding("high", "malformed", "safetensors header inconsistent: %s%s"
+                                 % ("; ".join(bad[:5]), " (+%d more)" % (len(bad) - 5) if len(bad) > 5 else "")))
+    return {"tensors": tensors, "header_bytes": length}, findings
+
+
+class _GGUFReader(object):
+    def __init__(self, f, size):
+        self.f = f
+        self.size = size
+
+    def read(self, n):
+        data = self.f.read(n)
+        if len(data) != n:
+            raise ValueError("GGUF ends inside the header")
+        return data
+
+    def u(self, fmt):
+        return struct.unpack("<" + fmt, self.read(struct.calcsize(fmt)))[0]
+
+    def string(self, keep=True, cap=1 << 24):
+        length = self.u("Q")
+        if length > cap or self.f.tell() + length > self.size:
+            raise ValueError("GGUF string of %d bytes" % length)
+        if keep:
+            return self.read(length).decode("utf-8", "replace")
+        self.f.seek(length, 1)
+        return None
+
+
+_GGUF_SCALAR = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
+
+
+def _gguf_value(r, vtype, keep):
+    if vtype in _GGUF_SCALAR:
+        return r.u(_GGUF_SCALAR[vtype])
+    if vtype == 8:
+        return r.string(keep=keep)
+    if vtype == 9:
+        item_type = r.u("I")
+        count = r.u("Q")
+        if count > 1 << 26:
+            raise ValueError("GGUF array of %d items" % count)
+        if item_type in _GGUF_SCALAR:
+            width = struct.calcsize(_GGUF_SCALAR[item_type])
+            if r.f.tell() + width * count > r.size:
+                raise ValueError("GGUF array runs past the end of the file")
+            r.f.seek(width * count, 1)
+        elif item_type == 8:
+            for _ in range(count):
+                r.string(keep=False)
+        else:
+            raise ValueError("GGUF array of type %d" % item_type)
+        return None
+    raise ValueError("unknown GGUF value type %d" % vtype)
+
+
+def _check_gguf(f, size):
+    r = _GGUFReader(f, size)
+    details = {}
+    findings = []
+    try:
+        r.read(4)
+        version = r.u("I")
+        details["version"] = version
+        if version not in (1, 2, 3):
+            raise ValueError("GGUF version %d" % version)
+        count_fmt = "I" if version == 1 else "Q"
+        n_tensors = r.u(count_fmt)
+        n_kv = r.u(count_fmt)
+        details["tensors"] = n_tensors
+        details["metadata_keys"] = n_kv
+        if n_kv > 1 << 20 or n_tensors > 1 << 24:
+            raise ValueError("GGUF header counts %d tensors / %d keys" % (n_tensors, n_kv))
+        for _ in range(n_kv):
+            key = r.string()
+            vtype = r.u("I")
+            keep = key in ("general.architecture", "general.name", "tokenizer.chat_template") or \
+                key.startswith("tokenizer.chat_template.")
+            value = _gguf_value(r, vtype, keep)
+            if key == "general.architecture":
+                details["architecture"] = value
+            elif key.startswith("tokenizer.chat_template") and isinstance(value, str):
+                details["chat_template"] = True
+                hits = sorted(set(m.group(0) for m in _SSTI_PATTERNS.finditer(value)))
+                if hits:
+                    findings.append(_finding("high", "template_injection",
+                                             "chat template %s uses %s (Jinja sandbox escape patterns; "
+                                             "CVE-2024-34359 class)" % (key, ", ".join(hits[:5]))))
+        for _ in range(n_tensors):
+            r.string(keep=False, cap=1 << 16)
+            n_dims = r.u("I")
+            if n_dims > 8:
+                raise ValueError("GGUF tensor with %d dimensions" % n_dims)
+            r.read(8 * n_dims)
+            r.u("I")
+            offset = r.u("Q")
+            if offset > size:
+                raise ValueError("GGUF tensor offset %d past the end of the file" % offset)
+    except (ValueError, struct.error) as exc:
+        findings.append(_finding("high", "malformed", "malformed GGUF header: %s (GGUF parsers have had "
+                                 "memory-safety bugs on such input)" % exc))
+    return details, findings
+
+
+def _npy_header(f):
+    magic = f.read(8)
+    if magic[:6] != NPY_MAGIC or len(magic) < 8:
+        raise ValueError("not an npy header")
+    major = magic[6]
+    if major == 1:
+        hlen = struct.unpack("<H", f.read(2))[0]
+    elif major in (2, 3):
+        hlen = struct.unpack("<I", f.read(4))[0]
+    else:
+        raise ValueError("npy format version %d" % major)
+    if hlen > 1 << 20:
+        raise ValueError("npy header of %d bytes" % hlen)
+    text = f.read(hlen).decode("latin-1")
+    import ast
+    header = ast.literal_eval(text)  # a dict literal; literal_eval never runs code
+    if not isinstance(header, dict) or "descr" not in header:
+        raise ValueError("npy header without descr")
+    return header
+
+
+def _descr_has_object(descr):
+    if isinstance(descr, str):
+        return descr.lstrip("<>|=").startswith("O")
+    if isinstance(descr, (list, tuple)):
+        return any(_descr_has_object(item) for item in descr)
+    return False
+
+
+def _check_npy(f, size, opts, where=""):
+    try:
+        header = _npy_header(f)
+    except (ValueError, SyntaxError, struct.error, UnicodeDecodeError, MemoryError, RecursionError) as exc:
+        return "numpy_npy", {}, [_finding("high", "malformed", "%smalformed npy header: %s" % (where, exc))]
+    details = {"descr": str(header.get("descr"))[:80], "shape": str(header.get("shape"))[:80]}
+    if not _descr_has_object(header.get("descr")):
+        return "numpy_npy", details, []
+    # Object arrays are stored as a pickle right after the header (numpy.load(allow_pickle=True)).
+    result = scan_pickles(f, allow=opts["allow_globals"], max_ops=opts["max_pickle_ops"], max_pickles=1, size=size)
+    findings = [_with_member(item, where) for item in result["findings"]]
+    findings.append(_finding("medium", "object_array", "%sobject-dtype array: loading needs allow_pickle=True"
+                             % where))
+    return "numpy_npy_object", details, findings
+
+
+def _with_member(item, where):
+    if not where:
+        return item
+    item = dict(item)
+    item["detail"] = where + item["detail"]
+    return item
+
+
+def _search(f, patterns, limit, start=0):
+    """Return the set of byte patterns found in the stream (chunked, with overlap)."""
+    found = set()
+    overlap = max(len(p) for p in patterns)
+    f.seek(start)
+    tail = b""
+    read = 0
+    while read < limit:
+        chunk = f.read(min(8 << 20, limit - read))
+        if not chunk:
+            break
+        read += len(chunk)
+        window = tail + chunk
+        for pattern in patterns:
+            if pattern not in found and pattern in window:
+                found.add(pattern)
+        tail = window[-overlap:]
+    return found
+
+
+def _check_hdf5(f, size, opts):
+    hits = _search(f, _KERAS_LAMBDA + (b"keras_version", b"model_config"), opts["max_search_bytes"])
+    fmt = "keras_h5" if (b"keras_version" in hits or b"model_config" in hits) else "hdf5"
+    findings = []
+    if any(p in hits for p in _KERAS_LAMBDA):
+        findings.append(_finding("high", "keras_lambda", "Keras Lambda layer: its Python bytecode is "
+                                 "deserialized and run when the model is loaded"))
+    if size > opts["max_search_bytes"]:
+        findings.append(_finding("low", "limit", "only the first %d bytes searched" % opts["max_search_bytes"]))
+    return fmt, {}, findings
+
+
+def _check_saved_model(f, size, opts):
+    patterns = tuple(bytes([len(op)]) + op for op in _TF_UNSAFE_OPS)  # op names as protobuf strings
+    hits = _search(f, patterns, opts["max_search_bytes"])
+    findings = []
+    for op in _TF_UNSAFE_OPS:
+        if bytes([len(op)]) + op in hits:
+            findings.append(_finding(_TF_OP_SEVERITY[op], "tf_op", "TensorFlow graph uses op %s (files or Python "
+                                     "callbacks at run time)" % op.decode()))
+    return {}, findings
+
+
+def _walk_keras_config(node, findings, path="config"):
+    if isinstance(node, dict):
+        if node.get("class_name") == "Lambda":
+            findings.append(_finding("high", "keras_lambda", "Keras Lambda layer at %s: Python code in the "
+                                     "model (refused only while safe_mode is on)" % path))
+        module = node.get("module")
+        if isinstance(module, str) and module.split(".", 1)[0] not in _KERAS_SAFE_MODULES and module:
+            findings.append(_finding("high", "keras_module", "Keras object at %s names module %r: imported when "
+                                     "the model is loaded" % (path, module)))
+        for key, value in node.items():
+            _walk_keras_config(value, findings, "%s.%s" % (path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node[:10000]):
+            _walk_keras_config(value, findings, "%s[%d]" % (path, index))
+
+
+def _inspect_zip(f, size, opts):
+    findings = []
+    try:
+        archive = zipfile.ZipFile(f)
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, NotImplementedError) as exc:
+        return "zip", {}, [_finding("medium", "malformed", "zip archive cannot be read: %s" % exc)]
+    names = [info.filename for info in infos]
+    if len(set(names)) != len(names):
+        findings.append(_finding("high", "duplicate_members", "zip has duplicate member names: a loader may "
+                                 "read another copy than the one scanned"))
+    pkl = [n for n in names if n.endswith(".pkl") or n.endswith(".pickle")]
+    if any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
+        fmt = "torchscript" if any("/code/" in n or n.endswith("constants.pkl") for n in names) else "pytorch_zip"
+    elif names and all(n.endswith(".npy") for n in names):
+        fmt = "numpy_npz"
+    elif "config.json" in names and ("model.weights.h5" in names or "metadata.json" in names):
+        fmt = "keras_v3"
+    else:
+        fmt = "zip"
+    details = {"members": len(infos), "pickles": len(pkl)}
+    scanned = 0
+    for info in infos:
+        name = info.filename
+        if info.is_dir():
+            continue
+        is_candidate = (name in pkl or name.endswith(".npy") or (fmt == "keras_v3" and name == "config.json")
+                        or (fmt == "zip" and info.file_size > 0))
+        if fmt in ("pytorch_zip", "torchscript") and "/data/" in name:
+            is_candidate = False  # raw tensor bytes, never unpickled
+        if not is_candidate:
+            continue
+        scanned += 1
+        if scanned > opts["max_members"]:
+            findings.append(_finding("medium", "limit", "more than %d members: the rest not inspected"
+                                     % opts["max_members"]))
+            break
+        where = "%s: " % name
+        if info.file_size > opts["max_member_bytes"]:
+            findings.append(_finding("medium", "limit", "%smember of %d bytes not inspected (cap %d)"
+                                     % (where, info.file_size, opts["max_member_bytes"])))
+            continue
+        if info.compress_size and info.file_size > (64 << 20) and info.file_size // max(info.compress_size, 1) > 1000:
+            findings.append(_finding("high", "zip_bomb", "%scompression ratio over 1000:1" % where))
+            continue
+        try:
+            with archive.open(info) as member:
+                stream = LimitedStream(member, opts["max_member_bytes"])
+                if name.endswith(".npy"):
+                    sub_fmt, _details, sub = _check_npy(stream, None, opts, where)
+                    findings.extend(sub)
+                elif fmt == "keras_v3" and name == "config.json":
+                    try:
+                        _walk_keras_config(json.loads(stream.read().decode("utf-8")), findings)
+                    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+                        findings.append(_finding("medium", "malformed", "%snot JSON: %s" % (where, exc)))
+                else:
+                    if name not in pkl:
+                        head = stream.read(4096)
+                        if not looks_like_pickle(head):
+                            continue
+                        stream = LimitedStream(_Prepend(head, member), opts["max_member_bytes"])
+                    result = scan_pickles(stream, allow=opts["allow_globals"], max_ops=opts["max_pickle_ops"],
+                                          max_pickles=1)
+                    findings.extend(_with_member(item, where) for item in result["findings"])
+        except PickleLimit as exc:
+            findings.append(_finding("medium", "limit", "%s%s" % (where, exc)))
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError,
+                zlib.error) as exc:
+            findings.append(_finding("medium", "malformed", "%smember cannot be read: %s" % (where, exc)))
+    if fmt == "torchscript":
+        findings.append(_finding("info", "torchscript", "TorchScript archive: code/ holds TorchScript source "
+                                 "compiled on load"))
+    return fmt, details, findings
+
+
+def _inspect_tar(f, size, opts):
+    findings = []
+    try:
+        archive = tarfile.open(fileobj=f, mode="r:")
+        members = archive.getmembers()
+    except (tarfile.TarError, OSError, EOFError, ValueError) as exc:
+        return "tar", {}, [_finding("medium", "malformed", "tar archive cannot be read: %s" % exc)]
+    names = set(m.name for m in members)
+    fmt = "pytorch_tar" if {"sys_info", "pickle", "storages"} <= names else "tar"
+    for member in members[:opts["max_members"]]:
+        if not member.isfile() or member.size == 0:
+            continue
+        where = "%s: " % member.name
+        if member.size > opts["max_member_bytes"]:
+            findings.append(_finding("medium", "limit", "%smember of %d bytes not inspected" % (where, member.size)))
+            continue
+        handle = archive.extractfile(member)
+        head = handle.read(4096)
+        if not (member.name in ("sys_info", "pickle", "storages", "tensors") or looks_like_pickle(head)):
+            continue
+        handle.seek(0)
+        result = scan_pickles(handle, allow=opts["allow_globals"], max_ops=opts["max_pickle_ops"], max_pickles=1)
+        findings.extend(_with_member(item, where) for item in result["findings"])
+    return fmt, {"members": len(members)}, findings
+
+
+def _inspect_compressed(f, size, opts):
+    f.seek(0)
+    kind = compression_of(f.read(8))
+    f.seek(0)
+    stream = _decompressor(kind, f)
+    if stream is None:
+        return "compressed", {"compression": kind}, []
+    details = {"compression": kind}
+    try:
+        limited = LimitedStream(stream, opts["max_decompressed_bytes"])
+        head = limited.read(65536)
+        if not looks_like_pickle(head):
+            return "compressed", details, []
+        limited = LimitedStream(_Prepend(head, stream), opts["max_decompressed_bytes"])
+        result = scan_pickles(limited, allow=opts["allow_globals"], max_ops=opts["max_pickle_ops"], max_pickles=1)
+    except PickleLimit as exc:
+        return "compressed_pickle", details, [_finding("medium", "limit", "not fully inspected: %s" % exc)]
+    except (OSError, EOFError, ValueError, zlib.error) as exc:
+        return "compressed", details, [_finding("medium", "malformed", "cannot decompress: %s" % exc)]
+    fmt = "joblib" if any(r["module"].startswith("joblib") for p in result["pickles"] for r in p["imports"]) \
+        else "compressed_pickle"
+    return fmt, details, result["findings"]
+
+
+def _inspect_pickle(f, size, opts):
+    result = scan_pickles(f, allow=opts["allow_globals"], max_ops=opts["max_pickle_ops"], size=size)
+    fmt = "pickle"
+    if result["legacy_torch"]:
+        fmt = "pytorch_legacy"
+    elif any(r["module"].startswith("joblib") for p in result["pickles"] for r in p["imports"]):
+        fmt = "joblib"
+    details = {"pickles": len(result["pickles"]),
+               "protocol": max([p["protocol"] for p in result["pickles"]] or [0]),
+               "imports": sorted(set(r["global"] for p in result["pickles"] for r in p["imports"]))[:50]}
+    findings = list(result["findings"])
+    try:  # pickle/zip polyglot: torch.load picks the zip reader only when the file starts with PK
+        f.seek(0)
+        if zipfile.is_zipfile(f):
+            findings.append(_finding("medium", "polyglot", "file is both a pickle and a zip archive: "
+                                     "different loaders see different content"))
+    except (OSError, ValueError):
+        pass
+    return fmt, details, findings
+
+
+def inspect_stream(f, size, options=None):
+    """Classify and inspect one file. ``f``: seekable binary file object at any position."""
+    opts = _options(options)
+    f.seek(0)
+    head = f.read(65536)
+    fmt = sniff(head, size)
+    details = {}
+    findings = []
+    f.seek(0)
+    try:
+        if fmt == "safetensors":
+            details, findings = _check_safetensors(f, size)
+        elif fmt == "gguf":
+            details, findings = _check_gguf(f, size)
+        elif fmt == "numpy_npy":
+            fmt, details, findings = _check_npy(f, size, opts)
+        elif fmt == "hdf5":
+            fmt, details, findings = _check_hdf5(f, size, opts)
+        elif fmt == "zip":
+            fmt, details, findings = _inspect_zip(f, size, opts)
+        elif fmt == "tar":
+            fmt, details, findings = _inspect_tar(f, size, opts)
+        elif fmt == "compressed":
+            fmt, details, findings = _inspect_compressed(f, size, opts)
+        elif fmt == "pickle":
+            fmt, details, findings = _inspect_pickle(f, size, opts)
+        elif fmt == "tf_saved_model":
+            details, findings = _check_saved_model(f, size, opts)
+    except PickleLimit as exc:
+        findings = list(findings) + [_finding("medium", "limit", "not fully inspected: %s" % exc)]
+    return {"format": fmt, "code_capable": fmt in CODE_CAPABLE, "details": details, "findings": findings,
+            "severity": max_severity(findings), "verdict": verdict_of(findings)}
+
+
+def verdict_of(findings):
+    """clean (nothing, or info/low), suspicious (medium/high), malicious (critical)."""
+    worst = max_severity(findings)
+    if worst == "critical":
+        return "malicious"
+    if worst is not None and SEVERITY_RANK[worst] >= SEVERITY_RANK["medium"]:
+        return "suspicious"
+    return "clean"

@@ -1,0 +1,766 @@
+# -*- coding: utf-8 -*-
+# Copyright: aihost.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Static analysis of pickle streams: the imports they make and the calls they set up.
+
+Nothing here unpickles anything. The stream is read opcode by opcode with the standard library's
+opcode tables (``pickletools.opcodes``, the same tables ``pickletools.genops`` walks), and a small
+symbolic stack machine follows what the real unpickler would build, with stand-in values:
+
+- constants (str, bytes, int, float, bool, None) are kept when small, so ``STACK_GLOBAL``,
+  whose module and name come from the stack (often through the memo: ``BINPUT``/``BINGET``/
+  ``MEMOIZE``), resolves to the real import, and an import whose operands are not constants is
+  itself reported (the unpickler would import a name computed at load time);
+- ``GLOBAL``/``INST``/``STACK_GLOBAL`` give ``Global`` values; ``REDUCE``/``NEWOBJ``/``OBJ``/``INST``
+  give ``Instance`` values that remember what was called with which arguments (the "call context"
+  of a finding: ``os.system`` called with ``('id',)``);
+- the memo and the mark stack behave as in ``pickle._Unpickler``.
+
+Why not ``pickletools.genops`` itself: it reads every argument into memory (a 2 GiB ``BINBYTES8``
+tensor blob would be read whole) and ``readline`` has no length cap, so a text file of 10 GiB
+without a newline would be read whole too. The loop below reads arguments with the same
+descriptors but skips large blobs with ``seek`` and caps line arguments.
+
+Each imported global gets a severity from ``classify_global``: an allowlist of what checkpoints
+need (tensor and array rebuild functions, storages, ``collections.OrderedDict``...) is silent;
+``critical`` covers what runs commands, code, files or network (``os``, ``subprocess``,
+``builtins.eval``, ``socket``...); ``high`` is any other module not on the allowlist (the loader
+imports and calls it: we cannot tell what it does); ``medium``/``low`` are functions/classes of
+well-known ML libraries that are not on the allowlist (library code, chosen arguments).
+
+Truncated or malformed streams never raise: the result carries ``malformed`` with the reason and
+the imports seen up to that point.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import io
+import pickletools
+import re
+import struct
+
+try:  # the unpickler maps Python 2 names (__builtin__, copy_reg...) through these tables
+    import _compat_pickle
+    _IMPORT_MAPPING = dict(_compat_pickle.IMPORT_MAPPING)
+    _NAME_MAPPING = dict(_compat_pickle.NAME_MAPPING)
+except ImportError:  # pragma: no cover
+    _IMPORT_MAPPING = {"__builtin__": "builtins", "copy_reg": "copyreg", "cPickle": "pickle"}
+    _NAME_MAPPING = {}
+
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+SEVERITY_RANK = dict((name, rank) for rank, name in enumerate(SEVERITIES))
+
+# Magic number of the legacy (pre-zip) torch.save format: the first pickle of the file.
+TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+
+# ---------------------------------------------------------------------------------------------
+# Policy
+# ---------------------------------------------------------------------------------------------
+_TORCH_STORAGES = ("Double", "Float", "Half", "BFloat16", "Long", "Int", "Short", "Char", "Byte",
+                   "Bool", "ComplexDouble", "ComplexFloat", "QUInt8", "QInt8", "QInt32",
+                   "QUInt4x2", "QUInt2x4")
+_TORCH_DTYPES = ("float32", "float", "float64", "double", "float16", "half", "bfloat16", "complex32",
+                 "complex64", "complex128", "cfloat", "cdouble", "chalf", "uint8", "uint16", "uint32",
+                 "uint64", "int8", "int16", "short", "int32", "int", "int64", "long", "bool", "qint8",
+                 "quint8", "qint32", "quint4x2", "quint2x4", "float8_e4m3fn", "float8_e5m2",
+                 "float8_e4m3fnuz", "float8_e5m2fnuz", "strided", "sparse_coo", "sparse_csr",
+                 "sparse_csc", "sparse_bsr", "sparse_bsc", "_mkldnn", "contiguous_format",
+                 "channels_last", "channels_last_3d", "preserve_format")
+
+SAFE_GLOBALS = frozenset(
+    ["collections.OrderedDict", "collections.defaultdict", "collections.Counter", "collections.deque",
+     "copyreg._reconstructor", "_codecs.encode",
+     "builtins.set", "builtins.frozenset", "builtins.bytearray", "builtins.bytes", "builtins.complex",
+     "builtins.slice", "builtins.range", "builtins.int", "builtins.float", "builtins.str",
+     "builtins.list", "builtins.dict", "builtins.tuple", "builtins.bool", "builtins.object",
+     "builtins.Ellipsis", "builtins.NotImplemented",
+     "datetime.datetime", "datetime.date", "datetime.time", "datetime.timedelta", "datetime.timezone",
+     "decimal.Decimal", "fractions.Fraction", "uuid.UUID",
+     "torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor_v3",
+     "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state",
+     "torch._utils._rebuild_qtensor", "torch._utils._rebuild_sparse_tensor",
+     "torch._utils._rebuild_sparse_csr_tensor", "torch._utils._rebuild_meta_tensor_no_storage",
+     "torch._utils._rebuild_wrapper_subclass", "torch._utils._rebuild_device_tensor_from_numpy",
+     "torch._utils._rebuild_nested_tensor", "torch._tensor._rebuild_from_type_v2",
+     "torch.serialization._get_layout", "torch.Size", "torch.device", "torch.Tensor",
+     "torch.nn.parameter.Parameter", "torch.storage.TypedStorage", "torch.storage.UntypedStorage",
+     "torch.storage._TypedStorage", "torch.UntypedStorage", "torch.TypedStorage",
+     "numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct",
+     "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar",
+     "numpy.core.numeric._frombuffer", "numpy._core.numeric._frombuffer",
+     "numpy.ndarray", "numpy.dtype", "numpy.ma.core._mareconstruct",
+     "joblib.numpy_pickle.NumpyArrayWrapper", "joblib.numpy_pickle.NDArrayWrapper"]
+    + ["torch.%sStorage" % kind for kind in _TORCH_STORAGES]
+    + ["torch.cuda.%sStorage" % kind for kind in _TORCH_STORAGES]
+    + ["torch.%s" % name for name in _TORCH_DTYPES])
+
+# Roots whose import alone means commands, code, files or network at load time.
+CRITICAL_MODULE_ROOTS = frozenset([
+    "os", "posix", "nt", "subprocess", "_posixsubprocess", "sys", "socket", "_socket", "shutil", "runpy",
+    "pty", "importlib", "pickle", "_pickle", "marshal", "webbrowser", "code", "codeop", "ctypes",
+    "_ctypes", "multiprocessing", "_multiprocessing", "asyncio", "pdb", "bdb", "timeit", "trace",
+    "cProfile", "profile", "doctest", "idlelib", "pip", "setuptools", "distutils", "venv", "ensurepip",
+    "zipimport", "pkgutil", "urllib", "urllib2", "urllib3", "http", "httplib", "requests", "aiohttp",
+    "ftplib", "smtplib", "telnetlib", "poplib", "imaplib", "socketserver", "xmlrpc", "ssl", "signal",
+    "types", "dill", "cloudpickle", "commands", "popen2", "site", "_thread", "thread",
+])
+# Whole names that run code although their module is otherwise harmless.
+CRITICAL_NAMES = frozenset([
+    "operator.attrgetter", "operator.methodcaller", "_operator.attrgetter", "_operator.methodcaller",
+    "torch.load", "torch.serialization.load", "torch.hub.load", "torch.hub.load_state_dict_from_url",
+    "torch.hub._load_local", "torch.jit.load", "torch.jit._serialization.load",
+    "torch.storage._load_from_bytes", "torch.package.PackageImporter",
+    "torch.utils.cpp_extension.load", "torch.utils.cpp_extension.load_inline",
+    "numpy.load", "numpy.lib.npyio.load", "numpy.testing._private.utils.runstring",
+    "numpy.f2py.compile", "pandas.read_pickle", "pandas.io.pickle.read_pickle", "joblib.load",
+    "joblib.numpy_pickle.load", "keras.models.load_model", "tensorflow.keras.models.load_model",
+    "transformers.dynamic_module_utils.get_class_from_dynamic_module",
+    "io.open", "io.open_code", "io.FileIO", "_io.open", "_io.open_code", "_io.FileIO",
+])
+CRITICAL_PREFIXES = ("torch.hub.", "torch.jit.", "torch.package.", "torch.utils.cpp_extension.",
+                     "torch._dynamo.", "torch._inductor.", "numpy.testing.", "numpy.f2py.",
+                     "numpy.distutils.", "transformers.dynamic_module_utils.")
+CRITICAL_BUILTINS = frozenset([
+    "eval", "exec", "execfile", "compile", "__import__", "getattr", "setattr", "delattr", "open",
+    "file", "input", "raw_input", "breakpoint", "globals", "locals", "vars", "apply", "reload",
+    "exit", "quit", "help", "memoryview", "type", "super", "__loader__", "__build_class__",
+])
+# Libraries whose classes routinely appear in whole-object pickles (training args, sklearn models).
+KNOWN_LIBRARY_ROOTS = frozenset([
+    "torch", "numpy", "scipy", "sklearn", "pandas", "transformers", "tokenizers", "diffusers",
+    "accelerate", "peft", "timm", "torchvision", "torchaudio", "sentence_transformers", "xgboost",
+    "lightgbm", "catboost", "tensorflow", "keras", "tf_keras", "safetensors", "huggingface_hub",
+    "collections", "enum", "re", "functools", "typing", "dataclasses", "argparse", "copyreg",
+    "_codecs", "codecs", "datetime", "decimal", "fractions", "uuid", "joblib", "numbers", "string",
+])
+# Calls that load another pickle from bytes given in the stream: scanned recursively.
+NESTED_LOADERS = frozenset(["pickle.loads", "_pickle.loads", "dill.loads", "cloudpickle.loads",
+                            "torch.storage._load_from_bytes", "pickle._loads"])
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def normalize_global(module, name):
+    """Map Python 2 names like the unpickler does for protocols < 3 (fix_imports)."""
+    if (module, name) in _NAME_MAPPING:
+        module, name = _NAME_MAPPING[(module, name)]
+    elif module in _IMPORT_MAPPING:
+        module = _IMPORT_MAPPING[module]
+    return module, name
+
+
+def _match_allow(full, allow):
+    for pattern in allow or ():
+        if pattern == full:
+            return True
+        if pattern.endswith(".*") and full.startswith(pattern[:-1]):
+            return True
+    return False
+
+
+def classify_global(module, name, allow=None):
+    """Return ``(severity, reason)`` for an import, or ``None`` when it is on the allowlist.
+
+    ``allow``: extra allowlisted "module.name" or "module.*" patterns; they never silence a
+    critical import.
+    """
+    full = "%s.%s" % (module, name)
+    root = module.split(".", 1)[0]
+    parts = full.split(".")
+    critical = None
+    if root in CRITICAL_MODULE_ROOTS:
+        critical = "imports %s: module %s runs commands, code, files or network" % (full, root)
+    elif full in CRITICAL_NAMES or full.startswith(CRITICAL_PREFIXES):
+        critical = "imports %s: it loads or runs code" % full
+    elif module == "builtins" and parts[-1] in CRITICAL_BUILTINS or (
+            module == "builtins" and name.split(".", 1)[0] in CRITICAL_BUILTINS):
+        critical = "imports builtins.%s: it runs code or reaches arbitrary attributes" % name
+    elif "." in name and any(part in CRITICAL_MODULE_ROOTS or part in CRITICAL_BUILTINS
+                             or part in ("system", "popen", "spawn", "exec", "eval") for part in parts[1:]):
+        critical = "imports %s: attribute path reaches a dangerous module or function" % full
+    if critical:
+        return "critical", critical
+    if full in SAFE_GLOBALS and "." not in name:
+        return None
+    if _match_allow(full, allow):
+        return None
+    if "." in name:
+        return "high", "imports %s through an attribute path (protocol 4 getattr chain)" % full
+    if not _IDENT.match(module) or not _IDENT.match(name):
+        return "high", "imports %r from %r: not a valid Python name" % (name, module)
+    if module == "__main__":
+        return "high", "imports %s from __main__: code of the script that saved it, resolved at load" % full
+    if module == "builtins":
+        return "high", "imports builtins.%s, not on the allowlist" % name
+    if root in KNOWN_LIBRARY_ROOTS:
+        if name[:1].isupper():
+            return "low", "constructs %s (library class, not on the allowlist)" % full
+        return "medium", "calls %s (library function, not on the allowlist)" % full
+    return "high", "imports %s: module not on the allowlist" % full
+
+
+# ---------------------------------------------------------------------------------------------
+# Symbolic values
+# ---------------------------------------------------------------------------------------------
+class Global(object):
+    __slots__ = ("module", "name")
+
+    def __init__(self, module, name):
+        self.module = module
+        self.name = name
+
+    def __repr__(self):
+        return "%s.%s" % (self.module, self.name)
+
+
+class Instance(object):
+    """What a call (REDUCE, NEWOBJ, OBJ, INST) would return."""
+    __slots__ = ("factory", "args", "state")
+
+    def __init__(self, factory, args):
+        self.factory = factory
+        self.args = args
+        self.state = None
+
+    def __repr__(self):
+        return "%r(...)" % (self.factory,)
+
+
+class Opaque(object):
+    __slots__ = ("what",)
+
+    def __init__(self, what):
+        self.what = what
+
+    def __repr__(self):
+        return "<%s>" % self.what
+
+
+class _Mark(object):
+    pass
+
+
+class PickleLimit(Exception):
+    """A configured limit stopped the scan (not a malformed stream)."""
+
+
+MAX_KEPT_ITEMS = 64          # items kept per container (the rest is counted, not kept)
+MAX_KEPT_STR = 4096          # longer strings become Opaque
+MAX_KEPT_BYTES = 1 << 20     # longer bytes are skipped with seek, not read
+MAX_LINE = 1 << 20           # line arguments of protocol 0/1 opcodes
+DEFAULT_MAX_OPS = 10 * 1000 * 1000
+MAX_NESTING = 3
+
+_DTYPE_RE = re.compile(r"^[<>|=]?([biufcmMSUVa?])(\d*)$")
+
+
+def summarize(value, depth=0):
+    """Short, safe text for a symbolic value (for findings)."""
+    if depth > 2:
+        return "..."
+    if isinstance(value, (Global, Instance, Opaque)):
+        return repr(value)
+    if isinstance(value, (tuple, list)):
+        inner = ", ".join(summarize(v, depth + 1) for v in value[:6])
+        if len(value) > 6:
+            inner += ", ..."
+        return "(%s)" % inner if isinstance(value, tuple) else "[%s]" % inner
+    if isinstance(value, dict):
+        return "{%s}" % ", ".join("%s: %s" % (summarize(k, depth + 1), summarize(v, depth + 1))
+                                  for k, v in list(value.items())[:6])
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+class _CappedReader(object):
+    """File wrapper that caps readline() (pickletools' readers call f.readline())."""
+
+    def __init__(self, fileobj):
+        self._f = fileobj
+
+    def read(self, size=-1):
+        return self._f.read(size)
+
+    def readline(self, size=-1):
+        return self._f.readline(MAX_LINE)
+
+    def tell(self):
+        return self._f.tell()
+
+
+class PickleScanner(object):
+    """Walk one pickle stream and collect its imports, calls and problems.
+
+    ``fileobj`` must support read/readline/tell; forward seeks are emulated with reads when
+    the object can't seek (zip members, decompressors).
+    """
+
+    def __init__(self, fileobj, allow=None, max_ops=DEFAULT_MAX_OPS, depth=0, size=None):
+        self.f = fileobj
+        self.size = size
+        self.reader = _CappedReader(fileobj)
+        self.allow = allow or ()
+        self.max_ops = max_ops
+        self.depth = depth
+        self.imports = {}       # "module.name" -> record
+        self.findings = []
+        self.ops = 0
+        self.protocol = 0
+        self.persistent_ids = 0
+        self.first_value = None
+        self.opcode_names = set()
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _finding(self, severity, kind, detail, **extra):
+        item = {"severity": severity, "kind": kind, "detail": detail}
+        item.update(extra)
+        if item not in self.findings and len(self.findings) < 200:
+            self.findings.append(item)
+
+    def _skip(self, count):
+        """Skip ``count`` bytes; raise ValueError when the stream ends first."""
+        if self.size is not None:  # a plain file of known size: seek instead of reading
+            here = self.f.tell()
+            if here + count > self.size:
+                raise ValueError("argument of %d bytes runs past the end of the stream" % count)
+            self.f.seek(here + count)
+            return
+        left = count
+        while left:
+            chunk = self.f.read(min(left, 1 << 20))
+            if not chunk:
+                raise ValueError("argument of %d bytes runs past the end of the stream" % count)
+            left -= len(chunk)
+
+    def _read_exact(self, count):
+        data = self.f.read(count)
+        if len(data) != count:
+            raise ValueError("stream ends inside an argument (%d of %d bytes)" % (len(data), count))
+        return data
+
+    def _read_line(self):
+        line = self.f.readline(MAX_LINE)
+        if not line.endswith(b"\n"):
+            raise ValueError("no newline at the end of a protocol 0 argument")
+        return line[:-1]
+
+    def _record_import(self, module, name, opname):
+        if not isinstance(module, str) or not isinstance(name, str):
+            self._finding("critical", "dynamic_import",
+                          "%s with operands that are not constant strings (%s, %s): the name is computed at load time"
+                          % (opname, summarize(module), summarize(name)))
+            return Opaque("dynamic global")
+        if self.protocol < 3:
+            module, name = normalize_global(module, name)
+        full = "%s.%s" % (module, name)
+        record = self.imports.get(full)
+        if record is None:
+            verdict = classify_global(module, name, self.allow)
+            record = {"global": full, "module": module, "name": name, "opcodes": [],
+                      "severity": verdict[0] if verdict else None,
+                      "reason": verdict[1] if verdict else None, "count": 0, "calls": []}
+            self.imports[full] = record
+        record["count"] += 1
+        if opname not in record["opcodes"]:
+            record["opcodes"].append(opname)
+        return Global(module, name)
+
+    def _call(self, func, args, opname):
+        if isinstance(func, Global):
+            record = self.imports.get("%s.%s" % (func.module, func.name))
+            if record is not None and record["severity"] and len(record["calls"]) < 3:
+                call = "%s via %s with %s" % (record["global"], opname, summarize(args))
+                if call not in record["calls"]:
+                    record["calls"].append(call)
+            full = "%s.%s" % (func.module, func.name)
+            if full in NESTED_LOADERS:
+                self._nested(full, args)
+        elif isinstance(func, Instance) or isinstance(func, Opaque):
+            self._finding("medium", "computed_call",
+                          "%s calls an object built at load time (%s) with %s"
+                          % (opname, summarize(func), summarize(args)))
+        return Instance(func, args)
+
+    def _nested(self, loader, args):
+        payload = args[0] if isinstance(args, tuple) and args else None
+        if isinstance(payload, (bytes, bytearray)) and self.depth < MAX_NESTING:
+            inner = PickleScanner(io.BytesIO(bytes(payload)), self.allow, self.max_ops, self.depth + 1)
+            result = inner.scan()
+            for record in result["imports"]:
+                if record["severity"]:
+                    self._finding(record["severity"], "nested_import",
+                                  "pickle nested in %s: %s" % (loader, record["reason"]),
+                                  **{"global": record["global"]})
+            if result["malformed"]:
+                self._finding("high", "malformed", "pickle nested in %s: %s" % (loader, result["malformed"]))
+        else:
+            self._finding("critical", "nested_pickle",
+                          "%s loads another pickle whose bytes are not a constant here" % loader)
+
+    def _joblib_skip(self, obj):
+        """joblib writes array bytes right after the NumpyArrayWrapper's BUILD: skip them."""
+        state = obj.state if isinstance(obj.state, dict) else {}
+        shape = state.get("shape")
+        dtype = state.get("dtype")
+        typestr = None
+        if isinstance(dtype, Instance) and isinstance(dtype.args, tuple) and dtype.args:
+            typestr = dtype.args[0]
+        match = _DTYPE_RE.match(typestr) if isinstance(typestr, str) else None
+        if not isinstance(shape, tuple) or not all(isinstance(d, int) and d >= 0 for d in shape) or not match:
+            raise PickleLimit("joblib array with a shape or dtype that cannot be followed (%s, %s)"
+                              % (summarize(shape), summarize(typestr)))
+        kind, size = match.group(1), match.group(2)
+        itemsize = int(size) if size else (1 if kind in "?b" else 0)
+        if kind == "U":
+            itemsize *= 4
+        if itemsize <= 0:
+            raise PickleLimit("joblib array dtype %r has no fixed item size" % typestr)
+        count = 1
+        for dim in shape:
+            count *= dim
+        if state.get("numpy_array_alignment_bytes") is not None:
+            padding = self._read_exact(1)[0]
+            self._skip(padding)
+        self._skip(count * itemsize)
+
+    # -- the machine ---------------------------------------------------------------------------
+    def scan(self):
+        """Scan one pickle (up to STOP). Returns a dict; never raises on bad input."""
+        malformed = None
+        limit = None
+        stopped = False
+        start = self._tell()
+        try:
+            stopped = self._run()
+        except PickleLimit as exc:
+            limit = str(exc)
+        except (ValueError, IndexError, KeyError, TypeError, struct.error, UnicodeDecodeError,
+                EOFError, OverflowError, MemoryError, RecursionError) as exc:
+            malformed = "%s at byte %s" % (exc or exc.__class__.__name__, self._tell())
+        except OSError as exc:
+            malformed = "read error: %s" % exc
+        if not stopped and not malformed and not limit:
+            malformed = "stream ends before STOP"
+        if malformed:
+            self._finding("high", "malformed", "malformed pickle: %s" % malformed)
+        if limit:
+            self._finding("medium", "limit", "not fully inspected: %s" % limit)
+        imports = sorted(self.imports.values(), key=lambda r: (-SEVERITY_RANK.get(r["severity"], -1), r["global"]))
+        for record in imports:
+            if record["severity"]:
+                detail = record["reason"]
+                if record["calls"]:
+                    detail += "; " + "; ".join(record["calls"])
+                self._finding(record["severity"], "import", detail, **{"global": record["global"]})
+        return {"start": start, "end": self._tell(), "ops": self.ops, "protocol": self.protocol,
+                "complete": stopped and not malformed and not limit, "malformed": malformed,
+                "limit": limit, "imports": imports, "findings": self.findings,
+                "persistent_ids": self.persistent_ids, "first_value": self.first_value}
+
+    def _tell(self):
+        try:
+            return self.f.tell()
+        except (OSError, AttributeError, ValueError):
+            return None
+
+    def _run(self):
+        stack = []
+        marks = []
+        memo = {}
+        code2op = _CODE2OP
+        while True:
+            code = self.f.read(1)
+            if not code:
+                raise ValueError("stream ends before STOP")
+            op = code2op.get(code)
+            if op is None:
+                raise ValueError("unknown opcode %r" % code)
+            self.ops += 1
+            if self.ops > self.max_ops:
+                raise PickleLimit("more than %d opcodes" % self.max_ops)
+            name = op.name
+            self.opcode_names.add(name)
+            arg = self._read_arg(op)
+
+            if name == "PROTO":
+                if arg > 5:
+                    raise ValueError("unsupported protocol %d" % arg)
+                self.protocol = arg
+            elif name == "FRAME":
+                pass
+            elif name == "STOP":
+                if not stack:
+                    raise ValueError("STOP with an empty stack")
+                if self.first_value is None:
+                    self.first_value = stack[-1] if isinstance(stack[-1], (int, str)) else None
+                return True
+            elif name == "MARK":
+                marks.append(len(stack))
+            elif name in ("GLOBAL", "INST"):
+                module, gname = arg
+                value = self._record_import(module, gname, name)
+                if name == "INST":
+                    args = tuple(self._pop_mark(stack, marks))
+                    value = self._call(value, args, name)
+                stack.append(value)
+            elif name == "STACK_GLOBAL":
+                gname = stack.pop()
+                module = stack.pop()
+                stack.append(self._record_import(module, gname, name))
+            elif name == "REDUCE":
+                args = stack.pop()
+                func = stack.pop()
+                stack.append(self._call(func, args, name))
+            elif name == "NEWOBJ":
+                args = stack.pop()
+                cls = stack.pop()
+                stack.append(self._call(cls, args, name))
+            elif name == "NEWOBJ_EX":
+                stack.pop()
+                args = stack.pop()
+                cls = stack.pop()
+                stack.append(self._call(cls, args, name))
+            elif name == "OBJ":
+                items = self._pop_mark(stack, marks)
+                if not items:
+                    raise ValueError("OBJ without a class")
+                stack.append(self._call(items[0], tuple(items[1:]), name))
+            elif name == "BUILD":
+                state = stack.pop()
+                obj = stack[-1]
+                if isinstance(obj, Instance):
+                    obj.state = state
+                    factory = obj.factory
+                    if isinstance(factory, Global) and factory.module == "joblib.numpy_pickle" \
+                            and factory.name == "NumpyArrayWrapper":
+                        self._joblib_skip(obj)
+            elif name in ("PERSID", "BINPERSID"):
+                if name == "BINPERSID":
+                    stack.pop()
+                self.persistent_ids += 1
+                stack.append(Opaque("persistent id"))
+            elif name in ("EXT1", "EXT2", "EXT4"):
+                self._finding("high", "extension",
+                              "%s %d imports through the copyreg extension registry (name not in the file)"
+                              % (name, arg))
+                stack.append(Opaque("extension %d" % arg))
+            elif name in ("NEXT_BUFFER", "READONLY_BUFFER"):
+                if name == "NEXT_BUFFER":
+                    stack.append(Opaque("out-of-band buffer"))
+                self._finding("low", "out_of_band", "%s: out-of-band buffers are not stored in files" % name)
+            elif name in ("GET", "BINGET", "LONG_BINGET"):
+                if arg not in memo:
+                    raise ValueError("%s of memo slot %r that was never stored" % (name, arg))
+                stack.append(memo[arg])
+            elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
+                if arg < 0:
+                    raise ValueError("negative memo slot")
+                memo[arg] = stack[-1]
+            elif name == "MEMOIZE":
+                memo[len(memo)] = stack[-1]
+            elif name == "POP":
+                if stack:
+                    stack.pop()
+                else:
+                    self._pop_mark(stack, marks)
+            elif name == "POP_MARK":
+                self._pop_mark(stack, marks)
+            elif name == "DUP":
+                stack.append(stack[-1])
+            elif name in ("EMPTY_LIST",):
+                stack.append([])
+            elif name == "EMPTY_TUPLE":
+                stack.append(())
+            elif name == "EMPTY_DICT":
+                stack.append({})
+            elif name == "EMPTY_SET":
+                stack.append(Opaque("set"))
+            elif name in ("LIST", "TUPLE", "FROZENSET"):
+                items = self._pop_mark(stack, marks)
+                stack.append(tuple(items[:MAX_KEPT_ITEMS]) if name == "TUPLE" else
+                             (list(items[:MAX_KEPT_ITEMS]) if name == "LIST" else Opaque("frozenset")))
+            elif name in ("TUPLE1", "TUPLE2", "TUPLE3"):
+                count = int(name[-1])
+                if len(stack) < count:
+                    raise IndexError("%s needs %d items" % (name, count))
+                items = tuple(stack[-count:])
+                del stack[-count:]
+                stack.append(items)
+            elif name == "DICT":
+                items = self._pop_mark(stack, marks)
+                stack.append(self._to_dict(items))
+            elif name == "APPEND":
+                value = stack.pop()
+                self._append(stack[-1], [value])
+            elif name == "APPENDS":
+                items = self._pop_mark(stack, marks)
+                self._append(stack[-1], items)
+            elif name == "SETITEM":
+                value = stack.pop()
+                key = stack.pop()
+                self._setitems(stack[-1], [key, value])
+            elif name == "SETITEMS":
+                items = self._pop_mark(stack, marks)
+                self._setitems(stack[-1], items)
+            elif name == "ADDITEMS":
+                self._pop_mark(stack, marks)
+                if not stack:
+                    raise IndexError("ADDITEMS without a set")
+            elif name == "NONE":
+                stack.append(None)
+            elif name == "NEWTRUE":
+                stack.append(True)
+            elif name == "NEWFALSE":
+                stack.append(False)
+            else:
+                # Every remaining opcode pushes its (decoded) argument: ints, floats, strings, bytes.
+                stack.append(arg)
+
+    @staticmethod
+    def _pop_mark(stack, marks):
+        if not marks:
+            raise ValueError("no MARK on the mark stack")
+        at = marks.pop()
+        if at > len(stack):
+            raise ValueError("MARK above the stack")
+        items = stack[at:]
+        del stack[at:]
+        return items
+
+    @staticmethod
+    def _to_dict(items):
+        if len(items) % 2:
+            raise ValueError("odd number of items for a dict")
+        result = {}
+        for i in range(0, min(len(items), 2 * MAX_KEPT_ITEMS), 2):
+            key = items[i]
+            if isinstance(key, (str, int, float, bytes, bool, type(None))):
+                result[key] = items[i + 1]
+        return result
+
+    @staticmethod
+    def _append(target, items):
+        if isinstance(target, list):
+            room = MAX_KEPT_ITEMS - len(target)
+            if room > 0:
+                target.extend(items[:room])
+        elif isinstance(target, (tuple, dict, str, bytes, int, float, bool)) or target is None:
+            raise ValueError("APPEND to a %s" % type(target).__name__)
+
+    @staticmethod
+    def _setitems(target, items):
+        if len(items) % 2:
+            raise ValueError("odd number of items for SETITEMS")
+        if isinstance(target, dict):
+            for i in range(0, len(items), 2):
+                key = items[i]
+                if len(target) < MAX_KEPT_ITEMS and isinstance(key, (str, int, float, bytes, bool, type(None))):
+                    target[key] = items[i + 1]
+        elif isinstance(target, (tuple, list, str, bytes, int, float, bool)) or target is None:
+            raise ValueError("SETITEM on a %s" % type(target).__name__)
+
+    def _read_arg(self, op):
+        desc = op.arg
+        if desc is None:
+            return None
+        kind = desc.name
+        if kind == "stringnl_noescape_pair":  # GLOBAL / INST: the unpickler decodes UTF-8
+            module = self._read_line().decode("utf-8")
+            name = self._read_line().decode("utf-8")
+            return module, name
+        if kind == "stringnl_noescape":      # PERSID
+            return self._read_line().decode("ascii", "replace")
+        size_format = _LENGTH_PREFIX.get(kind)
+        if size_format is not None:
+            length = struct.unpack(size_format, self._read_exact(struct.calcsize(size_format)))[0]
+            if length < 0:
+                raise ValueError("negative length %d" % length)
+            if kind in ("long1", "long4"):
+                if length > 1 << 16:
+                    raise ValueError("integer of %d bytes" % length)
+                return int.from_bytes(self._read_exact(length), "little", signed=True)
+            if length > MAX_KEPT_BYTES:
+                self._skip(length)
+                return Opaque("%d bytes" % length)
+            data = self._read_exact(length)
+            if kind.startswith("unicodestring"):
+                text = data.decode("utf-8", "surrogatepass")
+                return text if len(text) <= MAX_KEPT_STR else Opaque("str of %d chars" % len(text))
+            if kind.startswith("string"):  # protocol 1/2 str: the unpickler decodes ASCII by default
+                return data.decode("latin-1") if len(data) <= MAX_KEPT_STR else Opaque("string")
+            return data
+        return desc.reader(self.reader)
+
+
+_CODE2OP = dict((op.code.encode("latin-1"), op) for op in pickletools.opcodes)
+_LENGTH_PREFIX = {
+    "string1": "<B", "bytes1": "<B", "unicodestring1": "<B", "long1": "<B",
+    "string4": "<i", "long4": "<i",
+    "bytes4": "<I", "unicodestring4": "<I",
+    "bytes8": "<Q", "bytearray8": "<Q", "unicodestring8": "<Q",
+}
+
+
+def max_severity(findings):
+    best = None
+    for item in findings:
+        sev = item.get("severity")
+        if sev in SEVERITY_RANK and (best is None or SEVERITY_RANK[sev] > SEVERITY_RANK[best]):
+            best = sev
+    return best
+
+
+def scan_pickles(fileobj, allow=None, max_ops=DEFAULT_MAX_OPS, max_pickles=8, size=None):
+    """Scan consecutive pickles (legacy torch.save writes several) until the data stops being one.
+
+    Returns {"pickles": [results], "findings": [...], "legacy_torch": bool}.
+    """
+    results = []
+    findings = []
+    legacy = False
+    for index in range(max_pickles):
+        scanner = PickleScanner(fileobj, allow=allow, max_ops=max_ops, size=size)
+        if index > 0:
+            try:
+                pos = fileobj.tell()
+                head = fileobj.read(2)
+                fileobj.seek(pos)
+            except (OSError, ValueError, io.UnsupportedOperation):
+                break
+            # Only another protocol-2+ pickle counts as "next pickle"; raw tensor bytes follow
+            # the last one in legacy torch files.
+            if len(head) < 2 or head[0:1] != b"\x80" or head[1] not in (2, 3, 4, 5):
+                break
+        result = scanner.scan()
+        results.append(result)
+        for item in result["findings"]:
+            if item not in findings:
+                findings.append(item)
+        if index == 0 and result["first_value"] == TORCH_LEGACY_MAGIC:
+            legacy = True
+        if not result["complete"]:
+            break
+        if index == 0 and not legacy:
+            # A plain pickle: what follows STOP is never unpickled by pickle.load(); stop here.
+            break
+    return {"pickles": results, "findings": findings, "legacy_torch": legacy}
+
+
+def looks_like_pickle(head):
+    """Cheap test on the first bytes: protocol 2-5 header, or a protocol 0/1 start that parses."""
+    if len(head) >= 2 and head[0:1] == b"\x80" and head[1] in (1, 2, 3, 4, 5):
+        return True
+    if not head or head[0:1] not in _PROTO01_STARTS:
+        return False
+    scanner = PickleScanner(io.BytesIO(head), max_ops=200000)
+    result = scanner.scan()
+    if result["complete"] and result["ops"] >= 2:
+        return True
+    # A truncated protocol 0 stream still counts when it imported valid Python names.
+    return any(_IDENT.match(r["module"] or "") and _IDENT.match(r["name"] or "") for r in result["imports"])
+
+
+# Opcodes a protocol 0/1 pickle plausibly starts with (MARK, GLOBAL, INST, containers, constants).
+_PROTO01_STARTS = frozenset(c.encode("latin-1") for c in "(c]})NIJKLMSTUVXFGlditP")
