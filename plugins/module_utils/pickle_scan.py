@@ -266,7 +266,9 @@ def summarize(value, depth=0):
         inner = ", ".join(summarize(v, depth + 1) for v in value[:6])
         if len(value) > 6:
             inner += ", ..."
-        return "(%s)" % inner if isinstance(value, tuple) else "[%s]" % inner
+        if isinstance(value, tuple):
+            return "(%s,)" % inner if len(value) == 1 else "(%s)" % inner
+        return "[%s]" % inner
     if isinstance(value, dict):
         return "{%s}" % ", ".join("%s: %s" % (summarize(k, depth + 1), summarize(v, depth + 1))
                                   for k, v in list(value.items())[:6])
@@ -385,6 +387,14 @@ class PickleScanner(object):
 
     def _nested(self, loader, args):
         payload = args[0] if isinstance(args, tuple) and args else None
+        # Protocol 2 writes bytes as _codecs.encode(text, 'latin1').
+        if isinstance(payload, Instance) and isinstance(payload.factory, Global) \
+                and (payload.factory.module, payload.factory.name) == ("_codecs", "encode") \
+                and isinstance(payload.args, tuple) and payload.args and isinstance(payload.args[0], str):
+            try:
+                payload = payload.args[0].encode("latin-1")
+            except UnicodeEncodeError:
+                payload = None
         if isinstance(payload, (bytes, bytearray)) and self.depth < MAX_NESTING:
             inner = PickleScanner(io.BytesIO(bytes(payload)), self.allow, self.max_ops, self.depth + 1)
             result = inner.scan()
@@ -758,8 +768,10 @@ def looks_like_pickle(head):
     result = scanner.scan()
     if result["complete"] and result["ops"] >= 2:
         return True
-    # A truncated protocol 0 stream still counts when it imported valid Python names.
-    return any(_IDENT.match(r["module"] or "") and _IDENT.match(r["name"] or "") for r in result["imports"])
+    # A truncated protocol 0 stream still counts when it imported valid Python names and went on
+    # with more valid opcodes (two lines of text starting with "c" are not enough).
+    return result["ops"] >= 3 and any(_IDENT.match(r["module"] or "") and _IDENT.match(r["name"] or "")
+                                      for r in result["imports"])
 
 
 # Opcodes a protocol 0/1 pickle plausibly starts with (MARK, GLOBAL, INST, containers, constants).

@@ -1,0 +1,230 @@
+"""Format detection and pickle disassembly on a generated corpus (tests/unit/model_corpus.py).
+
+Nothing here unpickles: every assertion is about what the scanner reads from the bytes.
+"""
+import io
+import os
+import pickle
+import struct
+import zipfile
+
+import pytest
+
+from ansible_collections.aihost.hardening.plugins.module_utils import model_formats, pickle_scan
+from model_corpus import build_corpus, gguf, npy, safetensors, stack_global_via_memo, torch_state_dict_pickle, torch_zip
+
+CORPUS = build_corpus()
+
+
+def inspect(data, **options):
+    return model_formats.inspect_stream(io.BytesIO(data), len(data), options)
+
+
+@pytest.mark.parametrize("sample", CORPUS, ids=[s.name for s in CORPUS])
+def test_corpus_verdict_matches_what_loading_the_file_would_do(sample):
+    """Every malicious sample is 'malicious', every benign one 'clean', the odd ones 'suspicious'."""
+    result = inspect(sample.data)
+    assert result["verdict"] == sample.expect, (sample.note, result["findings"])
+
+
+@pytest.mark.parametrize("name, fmt", [
+    ("model.safetensors", "safetensors"), ("model.gguf", "gguf"), ("state_dict.pt", "pytorch_zip"),
+    ("legacy_state_dict.pt", "pytorch_legacy"), ("floats.npy", "numpy_npy"), ("evil_object.npy", "numpy_npy_object"),
+    ("arrays.npz", "numpy_npz"), ("model.joblib", "joblib"), ("model_compressed.joblib", "joblib"),
+    ("ordered_dict_p0.pkl", "pickle"), ("ordered_dict_p1.pkl", "pickle"), ("ordered_dict_p5.pkl", "pickle"),
+    ("renamed_evil.safetensors", "pickle"), ("config.json", "unknown"),
+])
+def test_format_comes_from_the_bytes_not_the_name(name, fmt):
+    sample = next(s for s in CORPUS if s.name == name)
+    assert inspect(sample.data)["format"] == fmt
+
+
+def test_stack_global_operands_are_resolved_through_the_memo():
+    result = pickle_scan.scan_pickles(io.BytesIO(stack_global_via_memo()))
+    imports = [r["global"] for r in result["pickles"][0]["imports"]]
+    assert imports == ["os.system"]
+    assert any("echo pwned" in f["detail"] for f in result["findings"]), "call context (arguments) is reported"
+
+
+def test_benign_checkpoint_imports_are_all_on_the_allowlist():
+    result = pickle_scan.scan_pickles(io.BytesIO(torch_state_dict_pickle()))
+    imports = set(r["global"] for r in result["pickles"][0]["imports"])
+    assert imports == {"collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch.FloatStorage"}
+    assert result["findings"] == []
+    assert result["pickles"][0]["persistent_ids"] == 2
+
+
+@pytest.mark.parametrize("cut", [3, 10, 25, 40, 60])
+def test_truncated_pickles_are_malformed_not_crashes(cut):
+    data = torch_state_dict_pickle()[:cut]
+    result = inspect(data)
+    kinds = [f["kind"] for f in result["findings"]]
+    assert result["format"] == "pickle"
+    assert "malformed" in kinds
+    assert result["verdict"] in ("suspicious", "malicious")
+
+
+@pytest.mark.parametrize("junk", [
+    b"\x80\x05" + b"\xff" * 10,                       # bad opcode
+    b"\x80\x02h\x07.",                                # BINGET of a slot never stored
+    b"\x80\x02e.",                                    # APPENDS without MARK
+    b"\x80\x02\x8b\xff\xff\xff\x7f.",                 # LONG4 length far past the end
+    b"\x80\x04\x8e" + struct.pack("<Q", 1 << 40),     # BINBYTES8 of 1 TiB in a 12-byte file
+    b"\x80\x02.",                                     # STOP on an empty stack
+])
+def test_malformed_streams_are_reported(junk):
+    result = inspect(junk)
+    assert result["verdict"] == "suspicious"
+    assert any(f["kind"] == "malformed" for f in result["findings"])
+
+
+def test_protocol0_text_that_is_not_a_pickle_is_unknown():
+    # \x80\x09: protocol 9 does not exist, the unpickler refuses it, so it is not a pickle either.
+    for text in (b"hello.", b"# README\nsome text\n", b"cat\ndog\n", b"{}", b"\x80\x09N."):
+        assert inspect(text)["format"] in ("unknown",), text
+
+
+def test_attribute_path_bypass_is_critical():
+    # Protocol 4 resolves dotted names with getattr: torch.serialization.os.system is os.system.
+    data = b"\x80\x04\x8c\x13torch.serialization\x8c\tos.system\x93\x8c\x02id\x85R."
+    result = inspect(data)
+    assert result["verdict"] == "malicious"
+
+
+def test_allow_globals_silences_unknown_but_never_critical_imports():
+    unknown = b"\x80\x02cmylab.models\nTinyNet\n)\x81."
+    assert inspect(unknown)["verdict"] == "suspicious"
+    assert inspect(unknown, allow_globals=["mylab.*"])["verdict"] == "clean"
+    evil = pickle.dumps(next(s for s in CORPUS if s.name == "os_system_p2.pkl").data)  # noqa: F841 - bytes only
+    os_pickle = next(s for s in CORPUS if s.name == "os_system_p2.pkl").data
+    assert inspect(os_pickle, allow_globals=["posix.*", "os.*"])["verdict"] == "malicious"
+
+
+def test_known_library_classes_are_low_and_functions_medium():
+    assert pickle_scan.classify_global("sklearn.linear_model._base", "LinearRegression")[0] == "low"
+    assert pickle_scan.classify_global("transformers.training_args", "TrainingArguments")[0] == "low"
+    assert pickle_scan.classify_global("numpy.random", "seed")[0] == "medium"
+    assert pickle_scan.classify_global("numpy", "load")[0] == "critical"
+    assert pickle_scan.classify_global("torch.hub", "load")[0] == "critical"
+    assert pickle_scan.classify_global("__builtin__", "eval") is not None
+    assert pickle_scan.classify_global("collections", "OrderedDict") is None
+
+
+def test_python2_names_are_mapped_like_the_unpickler():
+    data = b"c__builtin__\neval\n(S'1+1'\ntR."
+    result = inspect(data)
+    assert result["verdict"] == "malicious"
+    assert any(f.get("global") == "builtins.eval" for f in result["findings"])
+
+
+def test_pickle_op_limit_reports_partial_inspection():
+    data = pickle.dumps(list(range(5000)), protocol=0)
+    result = inspect(data, max_pickle_ops=100)
+    assert any(f["kind"] == "limit" for f in result["findings"])
+    assert result["verdict"] == "suspicious"
+
+
+def test_big_blobs_are_skipped_not_read():
+    blob = b"\x00" * (3 << 20)  # larger than MAX_KEPT_BYTES
+    data = pickle.dumps({"w": blob}, protocol=4)
+    result = inspect(data)
+    assert result["verdict"] == "clean" and result["format"] == "pickle"
+
+
+def test_zip_members_over_the_cap_are_not_inspected():
+    data = torch_zip(torch_state_dict_pickle())
+    result = inspect(data, max_member_bytes=10)
+    assert any(f["kind"] == "limit" for f in result["findings"])
+
+
+def test_zip_bomb_shaped_member_is_flagged_without_decompressing():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("archive/data.pkl", b"\x00" * (80 << 20))
+    result = inspect(buf.getvalue())
+    assert any(f["kind"] == "zip_bomb" for f in result["findings"])
+
+
+def test_duplicate_zip_members_are_high():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr("archive/data.pkl", torch_state_dict_pickle())
+        with pytest.warns(UserWarning):
+            archive.writestr("archive/data.pkl", torch_state_dict_pickle())
+    result = inspect(buf.getvalue())
+    assert any(f["kind"] == "duplicate_members" for f in result["findings"])
+
+
+def test_gguf_header_details_are_read():
+    result = inspect(gguf(chat_template="{{ bos_token }}"))
+    assert result["format"] == "gguf"
+    assert result["details"]["version"] == 3
+    assert result["details"]["architecture"] == "llama"
+    assert result["details"]["chat_template"] is True
+
+
+def test_safetensors_header_is_checked():
+    assert inspect(safetensors())["details"]["tensors"] == 1
+    bad = safetensors(metadata={"format": "pt"})
+    broken = bad[:8] + b"{" + b"x" * (len(bad) - 9)
+    assert inspect(broken)["verdict"] == "suspicious"
+
+
+def test_npy_with_bad_header_is_malformed():
+    data = npy("<f4", (1,), b"\x00" * 4).replace(b"'descr'", b"'dexcr'")
+    result = inspect(data)
+    assert result["verdict"] == "suspicious"
+
+
+def test_tf_saved_model_ops_are_found():
+    body = b"\x08\x01\x12\x20" + b"\x0a\x08ReadFile" + b"\x0a\x06PyFunc" + b"\x00" * 16
+    result = inspect(body)
+    assert result["format"] == "tf_saved_model"
+    assert {f["detail"].split()[4] for f in result["findings"]} >= {"ReadFile", "PyFunc"}
+
+
+def test_keras_v3_lambda_and_foreign_module_are_reported():
+    import json
+    config = {"class_name": "Functional", "config": {"layers": [
+        {"class_name": "Lambda", "module": "keras.layers", "config": {"function": "base64bytecode"}},
+        {"class_name": "Evil", "module": "evilpkg.layers", "config": {}}]}}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr("config.json", json.dumps(config))
+        archive.writestr("metadata.json", "{}")
+        archive.writestr("model.weights.h5", b"\x89HDF\r\n\x1a\n")
+    result = inspect(buf.getvalue())
+    assert result["format"] == "keras_v3"
+    assert {f["kind"] for f in result["findings"]} == {"keras_lambda", "keras_module"}
+
+
+def test_hdf5_keras_lambda_is_found():
+    data = b"\x89HDF\r\n\x1a\n" + b"\x00" * 100 + b'{"keras_version": "2.15", "class_name": "Lambda"}'
+    result = inspect(data)
+    assert result["format"] == "keras_h5" and result["verdict"] == "suspicious"
+
+
+def test_pytorch_tar_legacy_is_scanned():
+    import tarfile
+    evil = next(s for s in CORPUS if s.name == "os_system_p2.pkl").data
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as archive:
+        for name, data in (("sys_info", pickle.dumps({"little_endian": True}, protocol=2)), ("pickle", evil),
+                           ("storages", pickle.dumps(0, protocol=2)), ("tensors", pickle.dumps(0, protocol=2))):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    result = inspect(buf.getvalue())
+    assert result["format"] == "pytorch_tar" and result["verdict"] == "malicious"
+
+
+def test_nothing_is_ever_unpickled(monkeypatch):
+    """Loading functions are booby-trapped while the whole corpus is inspected."""
+    def trap(*args, **kwargs):
+        raise AssertionError("the scanner tried to unpickle")
+    monkeypatch.setattr(pickle, "loads", trap)
+    monkeypatch.setattr(pickle, "load", trap)
+    monkeypatch.setattr(pickle, "Unpickler", trap)
+    monkeypatch.setattr(os, "system", trap)
+    for sample in CORPUS:
+        inspect(sample.data)
