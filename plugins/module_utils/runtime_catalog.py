@@ -42,7 +42,8 @@ version        dict: pip [dist], dpkg [pkg], file {path, regex} (path relative t
 data_paths     [paths]: "~" is the process user's home, "$VAR" a variable of the process's
                environment, a relative path is relative to the process's working directory
 data_flags     [flags] whose value is a data/model path
-risky_flags    list of {flag|env: name, value: regex (optional), unless_auth: bool, reason}
+risky_flags    list of {flag|env: name, value: regex (optional), unless_auth: bool (not risky
+               when auth is on), root_only: bool (risky only when the process runs as root), reason}
 sandbox_profile default | jit (jit: needs writable+executable memory: JIT compilers, CUDA, JVM)
 notes          str
 """
@@ -456,7 +457,7 @@ CATALOG = {
         "data_paths": ["~/.jupyter", "~/.local/share/jupyter"],
         "data_flags": ["--notebook-dir", "--ServerApp.root_dir"],
         "risky_flags": [
-            {"flag": "--allow-root", "reason": "notebooks run arbitrary code as root"},
+            {"flag": "--allow-root", "root_only": True, "reason": "notebooks run arbitrary code as root"},
             {"flag": "--ServerApp.allow_origin", "value": r"^\*$", "reason": "allows cross-origin requests from any web page"},
             {"flag": "--ServerApp.disable_check_xsrf", "value": r"(?i)^true$", "reason": "turns off XSRF protection"},
         ],
@@ -654,7 +655,7 @@ AUTH_FIELDS = ("default", "builtin", "rules")
 AUTH_RULE_FIELDS = ("flag", "env", "file", "regex", "when", "value", "enabled", "note")
 AUTH_WHEN = ("set", "empty", "equals", "present")
 VERSION_FIELDS = ("pip", "dpkg", "file", "command")
-RISKY_FIELDS = ("flag", "env", "value", "unless_auth", "reason")
+RISKY_FIELDS = ("flag", "env", "value", "unless_auth", "root_only", "reason")
 SANDBOX_PROFILES = ("default", "jit")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -743,7 +744,7 @@ def validate_entry(name, entry, partial=False):
     if "match" in entry:
         _validate_match(where + ".match", entry["match"], errors)
     if "bind_knob" in entry:
-        _validate_bind_knob(where + ".bind_knob", entry["bind_knob"], errors)
+        _validate_bind_knob(where + ".bind_knob", entry["bind_knob"], errors, partial)
     if "auth" in entry:
         _validate_auth(where + ".auth", entry["auth"], errors)
     if "version" in entry:
@@ -779,12 +780,12 @@ def _validate_match(where, match, errors):
                 _check_regex("%s.%s" % (here, key), alternative[key], errors)
 
 
-def _validate_bind_knob(where, knob, errors):
+def _validate_bind_knob(where, knob, errors, partial=False):
     if not isinstance(knob, dict):
         errors.append("%s must be a dictionary, got %r" % (where, knob))
         return
     _unknown(where, knob, BIND_KNOB_FIELDS, errors)
-    if knob.get("kind") not in BIND_KINDS:
+    if (not partial or "kind" in knob) and knob.get("kind") not in BIND_KINDS:
         errors.append("%s.kind must be one of %s, got %r" % (where, ", ".join(BIND_KINDS), knob.get("kind")))
     if knob.get("kind") not in (None, "none") and not (isinstance(knob.get("name"), string_types) and knob.get("name")):
         errors.append("%s.name is required when kind is %s" % (where, knob.get("kind")))
@@ -859,8 +860,9 @@ def _validate_risky(where, risky, errors):
             errors.append("%s.reason must be a non-empty sentence" % here)
         if "value" in rule:
             _check_regex(here + ".value", rule["value"], errors)
-        if "unless_auth" in rule and not isinstance(rule["unless_auth"], bool):
-            errors.append("%s.unless_auth must be true or false" % here)
+        for key in ("unless_auth", "root_only"):
+            if key in rule and not isinstance(rule[key], bool):
+                errors.append("%s.%s must be true or false" % (here, key))
 
 
 def _normalise(entry):
@@ -907,20 +909,24 @@ def load_catalog(user_entries=None, strict=True):
     items, errors = _user_items(user_entries)
     warnings = []
     for name, entry in items:
-        entry_errors = validate_entry(name, entry, partial=name in catalog)
+        if name in catalog and isinstance(entry, dict):
+            # An override: check the fields given, then the entry they produce.
+            entry_errors = validate_entry(name, entry, partial=True)
+            merged = copy.deepcopy(catalog[name])
+            if not entry_errors:
+                for key, value in entry.items():
+                    if key in ("bind_knob", "auth") and isinstance(value, dict):
+                        merged[key].update(copy.deepcopy(value))
+                    else:
+                        merged[key] = copy.deepcopy(value)
+                entry_errors = validate_entry(name, merged)
+        else:
+            entry_errors = validate_entry(name, entry)
+            merged = _normalise(entry) if not entry_errors else None
         if entry_errors:
             errors.extend(entry_errors)
             continue
-        if name in catalog:
-            merged = copy.deepcopy(catalog[name])
-            for key, value in entry.items():
-                if key in ("bind_knob", "auth") and isinstance(value, dict):
-                    merged[key].update(copy.deepcopy(value))
-                else:
-                    merged[key] = copy.deepcopy(value)
-            catalog[name] = merged
-        else:
-            catalog[name] = _normalise(entry)
+        catalog[name] = merged
     if errors:
         if strict:
             raise CatalogError("invalid catalog_extra: " + "; ".join(errors))

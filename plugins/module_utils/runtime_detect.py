@@ -575,10 +575,12 @@ def _rule_matches(when, value, rule, label):
     return False, None
 
 
-def find_risky(entry, cmdline, environ, auth_enabled):
+def find_risky(entry, cmdline, environ, auth_enabled, run_as_root=None):
     risky = []
     for rule in entry.get("risky_flags") or []:
         if rule.get("unless_auth") and auth_enabled:
+            continue
+        if rule.get("root_only") and run_as_root is False:
             continue
         if "flag" in rule:
             present, value = find_flag(cmdline, rule["flag"])
@@ -613,6 +615,8 @@ def expand_path(path, home, environ, cwd):
             path = path[len(scheme) - 1:] if scheme == "sqlite:///" else path[len(scheme):]
     if "://" in path:
         return None
+    if path.startswith("//"):
+        path = "/" + path.lstrip("/")
     if not path.startswith("/"):
         if not cwd:
             return None
@@ -745,7 +749,7 @@ def build_listeners(view, warnings):
             "unit": process.get("unit") if process else None,
             "container": _container_ref(container_id, view),
             "runtime": None,
-            "attributed_by": "fd" if pid is not None else None,
+            "attributed_by": None,
         })
     result.sort(key=lambda item: (item["protocol"], item["port"], item["family"], item["address"], item["inode"]))
     unowned = [item for item in result if item["pid"] is None and item["inode"]]
@@ -866,10 +870,12 @@ def build_facts(view, catalog, units=None, pip=None, dpkg=None, binaries=None,
         for pid in listener["pids"]:
             if pid in pid_instance:
                 key = pid_instance[pid]
+                listener["attributed_by"] = "process"
                 break
         if key is None and (listener["protocol"], listener["port"]) in published_instance and \
                 (listener["process"] or "").startswith(("docker-proxy", "rootlessport", "conmon", "slirp4netns", "pasta")):
             key = published_instance[(listener["protocol"], listener["port"])]
+            listener["attributed_by"] = "published_port"
             if listener["container"] is None:
                 container = instances[key].get("_container") or {}
                 listener["container"] = {"id": container.get("id"), "name": container.get("name"),
@@ -878,8 +884,6 @@ def build_facts(view, catalog, units=None, pip=None, dpkg=None, binaries=None,
             key = _attribute_by_uid(listener, instances, catalog, view)
             if key is not None:
                 listener["attributed_by"] = "uid"
-        elif key is not None and listener["attributed_by"] is None:
-            listener["attributed_by"] = "published_port"
         if key is not None:
             listener["runtime"] = key[0]
             instances[key]["listen"].append({"protocol": listener["protocol"], "family": listener["family"],
@@ -964,7 +968,7 @@ def _finish_instance(key, instance, entry, view, collect_versions, warnings):
         return view.read_text(expanded, fs_root) if expanded else None
 
     auth = evaluate_auth(entry, cmdline, environ, read_user_file)
-    risky = find_risky(entry, cmdline, environ, auth["enabled"])
+    risky = find_risky(entry, cmdline, environ, auth["enabled"], run_as_root=(uid == 0) if uid is not None else None)
 
     detected_by = set()
     how = instance["_how"]

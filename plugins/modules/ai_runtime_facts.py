@@ -232,6 +232,15 @@ ansible_facts:
               description: Catalog name of the runtime this socket belongs to, or null.
               type: str
               sample: ollama
+            attributed_by:
+              description:
+                - How the socket was tied to its runtime; V(process) (an owner pid is one of the
+                  runtime's processes or their descendants), V(published_port) (a container engine's
+                  proxy forwards it to a catalog container), V(uid) (the owner is not visible, for
+                  example to root without CAP_SYS_PTRACE in a container, and the socket's uid runs
+                  exactly one runtime instance), or null when C(runtime) is null.
+              type: str
+              sample: process
         runtimes:
           description:
             - Every local-AI runtime found, one entry per instance (per container, per systemd unit,
