@@ -25,7 +25,7 @@ import json
 import os
 import re
 import stat as stat_module
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 
 try:
     import grp

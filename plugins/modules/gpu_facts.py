@@ -28,13 +28,13 @@ description:
   - On a CPU-only host it says so in O(ignore:ansible_facts.aihost_gpu.summary) and fails nothing.
   - C(nvidia-smi) and C(nvidia-ctk) are only extra sources. C(nvidia-smi) runs only when the C(nvidia)
     kernel module is loaded and C(/dev/nvidiactl) exists, because NVML otherwise creates device nodes
-    (and may call C(nvidia-modprobe) to load the module): a facts module must not change the host.
+    (and may call C(nvidia-modprobe) to load the module), and a facts module must not change the host.
   - Unreadable files, garbage in version files, a broken C(daemon.json) or CDI spec are skipped with a
     warning; they never fail the module.
   - Uses only the Python standard library on the target. Root is not needed; an unprivileged user may
     get warnings for files it cannot read.
 author:
-  - aihost.hardening maintainers
+  - aihost.hardening maintainers (@aihost)
 options:
   nvidia_smi:
     description:
@@ -68,6 +68,7 @@ attributes:
     support: none
     description: Nothing changes, so there is nothing to diff.
   platform:
+    support: full
     platforms: [linux]
     description: Reads Linux C(/sys), C(/proc) and C(/dev).
   facts:
@@ -338,7 +339,9 @@ ansible_facts:
           elements: dict
           contains:
             path: {description: Node path., type: str, sample: /dev/nvidia0}
-            kind: {description: V(nvidia), V(kfd), V(dri) or V(accel)., type: str}
+            kind:
+              description: V(nvidia), V(kfd), V(dri) or V(accel).
+              type: str
             type: {description: Always V(char)., type: str}
             major: {description: Major number., type: int, sample: 195}
             minor: {description: Minor number., type: int, sample: 0}
@@ -356,7 +359,9 @@ ansible_facts:
           type: complex
           contains:
             version: {description: Version of the toolkit /usr/local/cuda points to., type: str, sample: "12.4.1"}
-            version_source: {description: V(version.json), V(version.txt) or V(directory name)., type: str}
+            version_source:
+              description: V(version.json), V(version.txt) or V(directory name).
+              type: str
             path: {description: Where /usr/local/cuda resolves to., type: str, sample: /usr/local/cuda-12.4}
             installs:
               description: Every /usr/local/cuda-X.Y directory.
@@ -392,14 +397,19 @@ ansible_facts:
               description: Toolkit binaries found (nvidia-ctk, nvidia-container-runtime, nvidia-container-runtime-hook, nvidia-container-cli, nvidia-cdi-hook), name to path.
               type: dict
               sample: {"nvidia-ctk": /usr/bin/nvidia-ctk}
-            packages: {description: Installed toolkit packages (dpkg), name to version., type: dict}
+            packages:
+              description: Installed toolkit packages (dpkg), name to version.
+              type: dict
             config_path: {description: Path of config.toml when it exists., type: str, sample: /etc/nvidia-container-runtime/config.toml}
             config:
               description: Every active (not commented-out) key of config.toml, as C(table.key) to value.
               type: dict
               sample: {"nvidia-container-cli.no-cgroups": false, "nvidia-container-runtime.mode": auto}
             docker_daemon_json: {description: Path of Docker's daemon.json when it exists., type: str}
-            docker_runtimes: {description: Runtimes declared in daemon.json, name to path., type: dict, sample: {"nvidia": nvidia-container-runtime}}
+            docker_runtimes:
+              description: Runtimes declared in daemon.json, name to path.
+              type: dict
+              sample: {"nvidia": nvidia-container-runtime}
             docker_default_runtime: {description: default-runtime from daemon.json., type: str}
             cdi_specs:
               description: CDI spec files in /etc/cdi and /var/run/cdi.
