@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Detection benchmark: aihost.hardening's facts modules against listen_ports_facts and nmap.
 
 On this host, in one run:
@@ -75,7 +74,7 @@ class Load(object):
         if len(self.ports) != self.listeners:
             raise RuntimeError("listener helper opened %d of %d sockets" % (len(self.ports), self.listeners))
         missing = max(0, min(self.processes - process_count(), 2000))
-        for _ in range(missing):
+        for _index in range(missing):
             self.sleepers.append(subprocess.Popen(["sleep", str(self.max_seconds)]))
         return self
 
@@ -119,7 +118,7 @@ def run_cold(module, args, env):
     # `python -m`, as AnsiballZ's runpy does: running the file as a script would put its directory first
     # on sys.path, where community.general's pkgutil module would shadow the standard library's.
     proc = subprocess.run([sys.executable, "-m", module.__name__, json.dumps({"ANSIBLE_MODULE_ARGS": args})],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd="/", universal_newlines=True)
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd="/", universal_newlines=True, check=False)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError("%s failed: %s %s" % (module.__name__, proc.stdout[-500:], proc.stderr[-500:]))
@@ -154,7 +153,7 @@ def run_nmap(nmap, ports):
     # Loopback only, by design: never point this at another address.
     start = time.perf_counter()
     proc = subprocess.run([nmap, "-sT", "-p-", "127.0.0.1", "-oG", "-"], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, universal_newlines=True, timeout=600)
+                          stderr=subprocess.PIPE, universal_newlines=True, timeout=600, check=False)
     elapsed = time.perf_counter() - start
     open_ports = {int(p) for p in re.findall(r"(\d+)/open/tcp", proc.stdout)}
     return elapsed, len(open_ports & set(ports)), len(open_ports)
@@ -169,7 +168,7 @@ def ratio(a, b):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--listeners", type=int, default=50, help="loopback listeners to open (1-1000, default 50)")
     parser.add_argument("--processes", type=int, default=300, help="bring the host to about this many processes (default 300)")
     parser.add_argument("--repeat", type=int, default=7, help="runs per module and mode; the median is shown (default 7)")
@@ -203,10 +202,10 @@ def main(argv=None):
         for name, module in modules.items():
             run_in_process(module, args[name])           # warm-up: page cache, lazy imports
             times, last = [], None
-            for _ in range(opts.repeat):
+            for _run in range(opts.repeat):
                 elapsed, last = run_in_process(module, args[name])
                 times.append(elapsed)
-            cold = [run_cold(module, args[name], env) for _ in range(opts.repeat)]
+            cold = [run_cold(module, args[name], env) for _run in range(opts.repeat)]
             results[name] = {"module_s": statistics.median(times), "module_min_s": min(times),
                              "cold_s": statistics.median(cold), "result": last}
 
@@ -230,8 +229,8 @@ def main(argv=None):
     print("%-44s %11s %11s   %d (%d)" % ("  both (detection)", fmt(pair_module), fmt(pair_cold), seen_aihost[0], seen_aihost[1]))
     print("%-44s %11s %11s   %d (%d)" % ("community.general.listen_ports_facts", fmt(lpf_module), fmt(lpf_cold), seen_lpf[0], seen_lpf[1]))
     if nmap_numbers:
-        print("%-44s %11s %11s   %d (no owner; %d open ports in all)" % ("nmap -sT -p- 127.0.0.1", "", fmt(nmap_numbers[0]),
-                                                                          nmap_numbers[1], nmap_numbers[2]))
+        print("%-44s %11s %11s   %d (no owner; %d open ports in all)"
+              % ("nmap -sT -p- 127.0.0.1", "", fmt(nmap_numbers[0]), nmap_numbers[1], nmap_numbers[2]))
     else:
         print("%-44s %11s %11s   skipped (nmap not available)" % ("nmap -sT -p- 127.0.0.1", "", ""))
     print()

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python
 """STAND-IN for the HTTP servers of vLLM and llama.cpp, for tests only. It runs no model.
 
 Neither runtime can be installed from the registries reachable here (vLLM needs CUDA wheels,
@@ -16,6 +16,8 @@ documented behaviour the collection relies on:
   "Server: llama.cpp" header; GET /v1/models. The API key (or LLAMA_API_KEY) guards all but /health.
 
 Every response carries "X-Aihost-Standin: <name>" so nobody mistakes it for the real thing.
+Install it with the interpreter written into the shebang (#!/usr/bin/python3): through
+/usr/bin/env the process would be named after the interpreter instead.
 """
 import argparse
 import json
