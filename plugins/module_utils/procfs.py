@@ -52,6 +52,7 @@ _CONTAINER_PATTERNS = (
     ("kubernetes", re.compile(r"(?:^|/)kubepods[^ ]*/([0-9a-f]{64})(?:/|$)")),
     ("containerd", re.compile(r"(?:^|/)(?:default|k8s\.io|moby)/([0-9a-f]{64})(?:/|$)")),
 )
+_CONTAINER_WORDS = ("docker", "libpod", "containerd", "crio", "kubepods", "/default/", "k8s.io", "moby")
 _UNIT_COMPONENT = re.compile(r"^[^/]+\.service$")
 
 
@@ -163,7 +164,8 @@ def parse_net_table(text, protocol, family, byteorder=None, include_all_states=F
 def parse_status(text):
     """Return name, ppid, uid (effective) and gid (effective) from /proc/<pid>/status text."""
     result = {"name": None, "ppid": None, "uid": None, "gid": None}
-    for line in text.splitlines():
+    # The fields we need are in the first ten lines (Name ... Gid); skip the long tail.
+    for line in text.split("\n", 12)[:12]:
         key, sep, value = line.partition(":")
         if not sep:
             continue
@@ -228,7 +230,7 @@ def parse_cgroup(text):
             if systemd_path is None or controllers == "name=systemd":
                 systemd_path = path
     unit = None
-    for path in ([systemd_path] if systemd_path else []) + paths:
+    for path in (([systemd_path] if systemd_path else []) + paths) if ".service" in text else []:
         for component in reversed(path.split("/")):
             if _UNIT_COMPONENT.match(component):
                 unit = component
@@ -237,7 +239,11 @@ def parse_cgroup(text):
             break
     container_id = None
     container_runtime = None
-    for path in paths:
+    if not any(word in text for word in _CONTAINER_WORDS):
+        paths_to_search = []
+    else:
+        paths_to_search = paths
+    for path in paths_to_search:
         for runtime, pattern in _CONTAINER_PATTERNS:
             match = pattern.search(path)
             if match:
@@ -316,20 +322,19 @@ def list_pids(root="/"):
     return pids
 
 
-def read_process(pid, root="/", socket_inodes=True):
-    """Read one process: pid, name (comm), ppid, uid, gid, cmdline, exe, cwd, unit, container,
-    and the set of socket inodes it holds open.
+def read_process(pid, root="/", socket_inodes=True, details=True):
+    """Read one process: pid, name (comm), ppid, uid, gid, cmdline and the set of socket inodes it
+    holds open; with ``details`` also exe, cwd, unit and container (see ``read_details``).
 
     Returns None when the process vanished (or its status cannot be read at all). Parts that are
     merely unreadable (another user's fd table without root) are left empty and flagged with
     ``fd_readable: False``.
     """
-    base = os.path.join(proc_dir(root), str(pid))
+    base = proc_dir(root) + "/" + str(pid)
     try:
-        status = parse_status(_read_text(os.path.join(base, "status")))
-    except VANISHED_ERRORS:
-        return None
+        status = parse_status(_read_text(base + "/status"))
     except OSError:
+        # Gone (FileNotFoundError, ProcessLookupError) or hidden from us (PermissionError).
         return None
     process = {
         "pid": pid,
@@ -345,14 +350,29 @@ def read_process(pid, root="/", socket_inodes=True):
         "container_runtime": None,
         "sockets": set(),
         "fd_readable": True,
+        "_details": False,
     }
     try:
-        with open(os.path.join(base, "cmdline"), "rb") as handle:
+        with open(base + "/cmdline", "rb") as handle:
             process["cmdline"] = parse_cmdline(handle.read())
     except VANISHED_ERRORS:
         return None
     except OSError:
         pass
+    if details:
+        read_details(process, root)
+    if socket_inodes:
+        process["sockets"], process["fd_readable"] = read_socket_inodes(base)
+    return process
+
+
+def read_details(process, root="/"):
+    """Fill exe, cwd (links, None when unreadable), unit and container (from the cgroup file) of a
+    process read by ``read_process``. Separate because most processes never need them."""
+    if process.get("_details"):
+        return process
+    process["_details"] = True
+    base = os.path.join(proc_dir(root), str(process["pid"]))
     try:
         cgroup = parse_cgroup(_read_text(os.path.join(base, "cgroup")))
         process["unit"] = cgroup["unit"]
@@ -367,15 +387,13 @@ def read_process(pid, root="/", socket_inodes=True):
             pass
     if process["exe"] and process["exe"].endswith(" (deleted)"):
         process["exe"] = process["exe"][:-len(" (deleted)")]
-    if socket_inodes:
-        process["sockets"], process["fd_readable"] = read_socket_inodes(base)
     return process
 
 
 def read_socket_inodes(process_base):
     """Return (set of socket inodes, readable) for one /proc/<pid> directory."""
     inodes = set()
-    fd_dir = os.path.join(process_base, "fd")
+    fd_dir = process_base + "/fd/"
     try:
         entries = os.listdir(fd_dir)
     except PermissionError:
@@ -384,7 +402,7 @@ def read_socket_inodes(process_base):
         return inodes, True
     for entry in entries:
         try:
-            target = os.readlink(os.path.join(fd_dir, entry))
+            target = os.readlink(fd_dir + entry)
         except OSError:
             # The fd was closed between listdir and readlink.
             continue
@@ -404,13 +422,14 @@ def read_environ(pid, root="/"):
         return None
 
 
-def scan_processes(root="/", warnings=None):
-    """Read every process once. Returns ``{pid: process}``; vanished pids are skipped."""
+def scan_processes(root="/", warnings=None, details=False):
+    """Read every process once. Returns ``{pid: process}``; vanished pids are skipped.
+    Without ``details`` exe, cwd, unit and container are read later, on demand (``read_details``)."""
     processes = {}
     vanished = 0
     unreadable_fds = 0
     for pid in list_pids(root):
-        process = read_process(pid, root)
+        process = read_process(pid, root, details=details)
         if process is None:
             vanished += 1
             continue

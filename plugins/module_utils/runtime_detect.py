@@ -111,31 +111,92 @@ def _strip_quotes(value):
     return value
 
 
-def match_process(process, entry):
-    """True when one of the entry's process alternatives matches (all its conditions hold)."""
+def _alternative_holds(alternative, comm, names, joined, cwd_of):
+    if "comm" in alternative and comm not in [name[:15] for name in alternative["comm"]]:
+        return False
+    if "argv" in alternative and not set(alternative["argv"]) & set(names):
+        return False
+    if "cmdline" in alternative and not re.search(alternative["cmdline"], joined):
+        return False
+    if "cwd" in alternative and not re.search(alternative["cwd"], cwd_of() or ""):
+        return False
+    return True
+
+
+def match_process(process, entry, load_details=None):
+    """True when one of the entry's process alternatives matches (all its conditions hold).
+    ``load_details`` is called before the working directory is needed, if it is."""
     alternatives = entry.get("match", {}).get("processes") or []
     if not alternatives:
         return False
-    names = process.get("_names")
-    if names is None:
-        names = program_names(process.get("cmdline") or [], process.get("name"))
-    joined = process.get("_joined")
-    if joined is None:
-        joined = " ".join(process.get("cmdline") or [])
-    comm = process.get("name") or ""
+    cmdline = process.get("cmdline") or []
+    names = program_names(cmdline)
+    joined = " ".join(cmdline)
+
+    def cwd_of():
+        if load_details is not None:
+            load_details(process)
+        return process.get("cwd")
+
     for alternative in alternatives:
-        ok = True
-        if "comm" in alternative and comm not in [name[:15] for name in alternative["comm"]]:
-            ok = False
-        if ok and "argv" in alternative and not set(alternative["argv"]) & set(names[1:] if comm else names):
-            ok = False
-        if ok and "cmdline" in alternative and not re.search(alternative["cmdline"], joined):
-            ok = False
-        if ok and "cwd" in alternative and not re.search(alternative["cwd"], process.get("cwd") or ""):
-            ok = False
-        if ok:
+        if _alternative_holds(alternative, process.get("name") or "", names, joined, cwd_of):
             return True
     return False
+
+
+class ProcessMatcher(object):
+    """The catalog's process rules, indexed once: alternatives with a comm or argv condition are
+    looked up by name; only the regex-only ones are tried against every process."""
+
+    def __init__(self, catalog):
+        self.catalog = catalog
+        self.order = match_order(catalog)
+        self.by_token = {}
+        self.regex_only = []
+        plain, flagged = [], []
+        for rank, name in enumerate(self.order):
+            for alternative in catalog[name].get("match", {}).get("processes") or []:
+                tokens = [("comm", value[:15]) for value in alternative.get("comm", [])]
+                tokens += [("argv", value) for value in alternative.get("argv", [])]
+                if tokens:
+                    for token in tokens:
+                        self.by_token.setdefault(token, []).append((rank, name, alternative))
+                else:
+                    self.regex_only.append((rank, name, alternative))
+                    pattern = alternative.get("cmdline", "")
+                    (flagged if pattern.startswith("(?") and not pattern.startswith("(?:") else plain).append(pattern)
+        # One combined search tells whether any regex-only alternative can match at all: most
+        # processes (shells, daemons, sleepers) are dismissed with two searches instead of twenty.
+        self.prefilters = []
+        if plain:
+            self.prefilters.append(re.compile("|".join("(?:%s)" % pattern for pattern in plain)))
+        for pattern in flagged:
+            self.prefilters.append(re.compile(pattern))
+
+    def match(self, process, load_details=None):
+        """Catalog name of the first entry (in matching order) whose rules the process meets."""
+        cmdline = process.get("cmdline") or []
+        comm = process.get("name") or ""
+        names = program_names(cmdline)
+        joined = " ".join(cmdline)
+        candidates = list(self.by_token.get(("comm", comm), []))
+        for value in names:
+            candidates.extend(self.by_token.get(("argv", value), []))
+        if any(prefilter.search(joined) for prefilter in self.prefilters):
+            candidates.extend(self.regex_only)
+        if not candidates:
+            return None
+        candidates.sort(key=lambda item: item[0])
+
+        def cwd_of():
+            if load_details is not None:
+                load_details(process)
+            return process.get("cwd")
+
+        for _rank, name, alternative in candidates:
+            if _alternative_holds(alternative, comm, names, joined, cwd_of):
+                return name
+        return None
 
 
 def is_interpreter(process):
@@ -147,41 +208,43 @@ def is_interpreter(process):
 # Assigning processes to runtimes
 # --------------------------------------------------------------------------------------------
 
-def assign_processes(processes, catalog, listeners_by_pid=None, environ_reader=None):
+def assign_processes(processes, catalog, listeners_by_pid=None, environ_reader=None, load_details=None):
     """Return ``{pid: (runtime name, how)}`` with how in process|descendant|env|socket.
 
     Strong matches (process rules, specific entries before generic ones) come first; then every
     unmatched descendant of a matched process joins its ancestor's runtime; then the weak rules
-    (env markers, interpreter on a default port) may claim what is left.
+    may claim what is left, but only interpreter processes that hold sockets: an env marker
+    (e.g. GRADIO_SERVER_NAME) or, for entries that allow it, one of the entry's default ports.
     """
-    order = match_order(catalog)
-    for process in processes.values():
-        process["_names"] = program_names(process.get("cmdline") or [], process.get("name"))
-        process["_joined"] = " ".join(process.get("cmdline") or [])
+    matcher = ProcessMatcher(catalog)
     assigned = {}
     for pid, process in processes.items():
         if not process.get("cmdline"):
             continue  # kernel threads and zombies
-        for name in order:
-            if match_process(process, catalog[name]):
-                assigned[pid] = (name, "process")
-                break
+        name = matcher.match(process, load_details)
+        if name:
+            assigned[pid] = (name, "process")
     _inherit(processes, assigned)
     listeners_by_pid = listeners_by_pid or {}
-    for name in order:
-        match = catalog[name].get("match", {})
-        env_names = match.get("env") or []
-        ports = set(catalog[name].get("default_ports") or [])
-        for pid, process in processes.items():
-            if pid in assigned or not is_interpreter(process):
-                continue
-            if env_names and environ_reader is not None:
-                environ = environ_reader(pid) or {}
-                if any(key in environ for key in env_names):
+    weak = [(name, catalog[name].get("match", {})) for name in matcher.order
+            if catalog[name].get("match", {}).get("env") or catalog[name].get("match", {}).get("port_fallback")]
+    for pid in sorted(processes):
+        process = processes[pid]
+        # Weak evidence only for interpreters holding sockets (a server, not every Python script).
+        if pid in assigned or not (pid in listeners_by_pid or process.get("sockets")) or not is_interpreter(process):
+            continue
+        environ = None
+        for name, match in weak:
+            if match.get("env") and environ_reader is not None:
+                if environ is None:
+                    environ = environ_reader(pid) or {}
+                if any(key in environ for key in match["env"]):
                     assigned[pid] = (name, "env")
-                    continue
+                    break
+            ports = set(catalog[name].get("default_ports") or [])
             if match.get("port_fallback") and ports & set(listeners_by_pid.get(pid, ())):
                 assigned[pid] = (name, "socket")
+                break
     _inherit(processes, assigned)
     return assigned
 
@@ -668,6 +731,15 @@ class HostView(object):
             self._environ_cache[pid] = self.environ_reader(pid)
         return self._environ_cache[pid]
 
+    def details(self, process):
+        """Make sure exe, cwd, unit and container of a process are read (lazily, once); the
+        container we run in ourselves (pid 1's) counts as the host."""
+        if process is not None and not process.get("_details", True):
+            procfs.read_details(process, self.root)
+            if process.get("container_id") and process["container_id"] == self.ambient_container:
+                process["container_id"] = None
+        return process
+
     def fs_root(self, process):
         """Filesystem a process sees: its container's root (/proc/<pid>/root) or the host's."""
         if process is not None and process.get("container_id"):
@@ -728,11 +800,9 @@ def build_listeners(view, warnings):
     for sock in view.listeners:
         pids = owners.get(sock["inode"], [])
         pid = _listener_owner(pids, view.processes)
-        process = view.processes.get(pid) if pid is not None else None
+        process = view.details(view.processes.get(pid)) if pid is not None else None
         uid = process["uid"] if process else sock.get("uid")
         container_id = process.get("container_id") if process else None
-        if container_id == view.ambient_container:
-            container_id = None
         result.append({
             "protocol": sock["protocol"],
             "family": sock["family"],
@@ -769,7 +839,8 @@ def build_facts(view, catalog, units=None, pip=None, dpkg=None, binaries=None,
     binaries = binaries or {}
     processes = view.processes
     for process in processes.values():
-        if process.get("container_id") == view.ambient_container:
+        if process.get("_details", True) and process.get("container_id") and \
+                process.get("container_id") == view.ambient_container:
             process["container_id"] = None
     listeners = build_listeners(view, warnings)
 
@@ -777,24 +848,26 @@ def build_facts(view, catalog, units=None, pip=None, dpkg=None, binaries=None,
     for listener in listeners:
         for pid in listener["pids"]:
             listeners_by_pid.setdefault(pid, set()).add(listener["port"])
-    assigned = assign_processes(processes, catalog, listeners_by_pid, view.environ)
+    assigned = assign_processes(processes, catalog, listeners_by_pid, view.environ, view.details)
 
     # Group processes into instances: per container, else per systemd unit, else per process tree.
     instances = {}
     for pid in sorted(assigned):
         name, _how = assigned[pid]
-        process = processes[pid]
+        process = view.details(processes[pid])
         if process.get("container_id"):
             key = (name, "container", process["container_id"])
         elif process.get("unit"):
             key = (name, "unit", process["unit"])
         else:
             root_pid = pid
-            parent = processes.get(process.get("ppid"))
-            while parent is not None and assigned.get(parent["pid"], (None,))[0] == name and \
-                    not parent.get("container_id") and parent["pid"] != root_pid:
+            seen = set([pid])
+            parent = view.details(processes.get(process.get("ppid")))
+            while parent is not None and parent["pid"] not in seen and \
+                    assigned.get(parent["pid"], (None,))[0] == name and not parent.get("container_id"):
                 root_pid = parent["pid"]
-                parent = processes.get(parent.get("ppid"))
+                seen.add(root_pid)
+                parent = view.details(processes.get(parent.get("ppid")))
             key = (name, "tree", root_pid)
         instance = instances.setdefault(key, _new_instance(name, catalog[name]))
         instance["_pids"].append(pid)

@@ -395,9 +395,10 @@ def gather(catalog, root=None, include_udp=True, collect_versions=True, containe
     listeners = procfs.read_listeners(root, include_udp=include_udp, warnings=warnings)
     processes = procfs.scan_processes(root, warnings=warnings)
     users = procfs.read_users(root)
+    # When we run inside a container, pid 1's container is "the host" for everything we report.
     ambient = None
     if 1 in processes:
-        ambient = processes[1].get("container_id")
+        ambient = procfs.read_details(processes[1], root).get("container_id")
     containers = list_containers(container_sockets, container_api_timeout, warnings) if container_sockets else {}
     images = set()
     for entry in catalog.values():

@@ -18,9 +18,9 @@ def detect(root, containers=None, **kwargs):
     """Run the detection on a fixture root the way the module does."""
     warnings = []
     processes = procfs.scan_processes(root, warnings=warnings)
+    ambient = procfs.read_details(processes[1], root)["container_id"] if 1 in processes else None
     view = rd.HostView(root=root, listeners=procfs.read_listeners(root), processes=processes,
-                       containers=containers or {}, users=procfs.read_users(root),
-                       ambient_container=processes.get(1, {}).get("container_id"))
+                       containers=containers or {}, users=procfs.read_users(root), ambient_container=ambient)
     return rd.build_facts(view, CATALOG, units=rd.scan_units(CATALOG, root), pip=rd.scan_pip(CATALOG, root),
                           dpkg=rd.scan_dpkg(CATALOG, root), binaries=rd.scan_binaries(CATALOG, root),
                           warnings=warnings, **kwargs)
