@@ -394,7 +394,9 @@ ansible_facts:
             version: {description: Toolkit version., type: str, sample: "1.17.8"}
             version_source: {description: V(nvidia-ctk) or V(dpkg:<package>)., type: str}
             binaries:
-              description: Toolkit binaries found (nvidia-ctk, nvidia-container-runtime, nvidia-container-runtime-hook, nvidia-container-cli, nvidia-cdi-hook), name to path.
+              description: >-
+                Toolkit binaries found (nvidia-ctk, nvidia-container-runtime, nvidia-container-runtime-hook,
+                nvidia-container-cli, nvidia-cdi-hook), name to path.
               type: dict
               sample: {"nvidia-ctk": /usr/bin/nvidia-ctk}
             packages:
@@ -478,7 +480,8 @@ def main():
     )
     module.run_command_environ_update = dict(LANG='C', LC_ALL='C', LC_MESSAGES='C')
     if module.params['nvidia_smi_timeout'] < 1:
-        module.fail_json(msg='nvidia_smi_timeout must be at least 1 second, got %s' % module.params['nvidia_smi_timeout'])
+        module.fail_json(msg='nvidia_smi_timeout must be at least 1 second, got %s'
+                         % module.params['nvidia_smi_timeout'])
     facts = collect_facts(module, HostTree('/'))
     for warning in facts['warnings']:
         module.warn(warning)
