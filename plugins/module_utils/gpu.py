@@ -450,24 +450,31 @@ def _wanted_package(name):
     return name in PACKAGE_NAMES or name.startswith(PACKAGE_PREFIXES)
 
 
+_DPKG_PACKAGE_RE = re.compile(r'^Package: (\S+)[ \t]*$', re.MULTILINE)
+
+
 def parse_dpkg_status(text, wanted=_wanted_package):
-    """/var/lib/dpkg/status -> {package: version} for installed packages that ``wanted`` accepts."""
+    """/var/lib/dpkg/status -> {package: version} for installed packages that ``wanted`` accepts.
+
+    Only the paragraphs of wanted packages are parsed: the file has one per package (often 1-3 MB).
+    """
     packages = {}
-    for paragraph in re.split(r'\n\s*\n', text or ''):
-        if not paragraph.startswith('Package: '):
+    text = text or ''
+    for match in _DPKG_PACKAGE_RE.finditer(text):
+        name = match.group(1)
+        if not wanted(name):
             continue
+        end = text.find('\n\n', match.end())
         fields = {}
-        for line in paragraph.splitlines():
+        for line in text[match.end():end if end != -1 else len(text)].splitlines():
             if line[:1] in (' ', '\t') or ':' not in line:
                 continue
             key, value = line.split(':', 1)
-            if key in ('Package', 'Status', 'Version'):
+            if key in ('Status', 'Version'):
                 fields[key] = value.strip()
-        name = fields.get('Package', '')
         status = fields.get('Status', '').split()
-        if not wanted(name) or len(status) != 3 or status[2] != 'installed':
-            continue
-        packages[name] = fields.get('Version')
+        if len(status) == 3 and status[2] == 'installed':
+            packages[name] = fields.get('Version')
     return packages
 
 
