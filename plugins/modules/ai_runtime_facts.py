@@ -28,7 +28,7 @@ description:
   - Run it as root (C(become)) to attribute sockets of other users' processes; without root those
     sockets are still listed, with empty owner fields and a warning.
 author:
-  - aihost.hardening contributors
+  - aihost.hardening maintainers (@aihost)
 options:
   catalog_extra:
     description:

@@ -61,17 +61,17 @@ def test_generic_entries_are_matched_last():
 
 
 def test_a_new_user_entry_is_added_in_dict_or_list_form():
-    catalog, _ = rc.load_catalog({"acme_llm": MINIMAL})
+    catalog = rc.load_catalog({"acme_llm": MINIMAL})[0]
     assert catalog["acme_llm"]["display_name"] == "ACME LLM"
     assert catalog["acme_llm"]["bind_knob"]["kind"] == "none"
     listed = dict(MINIMAL, name="acme_llm")
-    catalog, _ = rc.load_catalog([listed])
+    catalog = rc.load_catalog([listed])[0]
     assert "acme_llm" in catalog
     assert listed["name"] == "acme_llm"  # the caller's data is not modified
 
 
 def test_an_existing_entry_is_overridden_field_by_field():
-    catalog, _ = rc.load_catalog({"ollama": {"default_ports": [11435], "bind_knob": {"note": "ours"}}})
+    catalog = rc.load_catalog({"ollama": {"default_ports": [11435], "bind_knob": {"note": "ours"}}})[0]
     assert catalog["ollama"]["default_ports"] == [11435]
     assert catalog["ollama"]["bind_knob"]["name"] == "OLLAMA_HOST"
     assert catalog["ollama"]["bind_knob"]["note"] == "ours"

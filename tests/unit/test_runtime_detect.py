@@ -248,7 +248,7 @@ def build(processes, listeners, containers=None, environ=None, **kwargs):
     view = rd.HostView(root="/nonexistent", listeners=listeners,
                        processes=dict((p["pid"], p) for p in processes), containers=containers or {},
                        users={0: ("root", "/root"), 1000: ("ai", "/home/ai")},
-                       environ_reader=lambda pid: (environ or {}).get(pid))
+                       environ_reader=(environ or {}).get)
     return rd.build_facts(view, CATALOG, **kwargs)
 
 
