@@ -289,13 +289,15 @@ def _read_text(path):
         return handle.read().decode("utf-8", "replace")
 
 
-def read_listeners(root="/", include_udp=True, warnings=None):
-    """Read every listening TCP socket (and bound UDP socket) of the current network namespace."""
+def read_listeners(root="/", include_udp=True, warnings=None, pid=None):
+    """Read every listening TCP socket (and bound UDP socket) of our network namespace, or, with
+    ``pid``, of that process's namespace (/proc/<pid>/net/*: a container's own sockets)."""
     listeners = []
+    base = proc_dir(root) if pid is None else os.path.join(proc_dir(root), str(pid))
     for protocol, family, relative in NET_FILES:
         if protocol == "udp" and not include_udp:
             continue
-        path = os.path.join(proc_dir(root), relative)
+        path = os.path.join(base, relative)
         try:
             text = _read_text(path)
         except FileNotFoundError:

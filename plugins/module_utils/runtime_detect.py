@@ -740,6 +740,10 @@ class HostView(object):
                 process["container_id"] = None
         return process
 
+    def container_listeners(self, pid):
+        """Listening sockets of the network namespace of ``pid`` (a container's own)."""
+        return procfs.read_listeners(self.root, pid=pid)
+
     def fs_root(self, process):
         """Filesystem a process sees: its container's root (/proc/<pid>/root) or the host's."""
         if process is not None and process.get("container_id"):
@@ -928,16 +932,48 @@ def build_facts(view, catalog, units=None, pip=None, dpkg=None, binaries=None,
             instance["packages"].extend(installed.get(name, []))
             instance["binaries"].extend(binaries.get(name, []))
 
-    # Attribute listeners.
     pid_instance = {}
     for key, instance in instances.items():
         for pid in instance["_pids"]:
             pid_instance[pid] = key
+
+    # Containers: sockets inside each container's own network namespace tell which runtime a
+    # published port leads to, when several runtimes share one container.
+    owners = procfs.inode_owners(processes)
+    by_container = {}
+    for key in instances:
+        if key[1] == "container":
+            by_container.setdefault(key[2], []).append(key)
+    for container_id, keys in sorted(by_container.items()):
+        container = view.containers.get(container_id) or {}
+        pids = sorted(pid for key in keys for pid in instances[key]["_pids"])
+        inner = view.container_listeners(pids[0]) if pids else []
+        port_owner = {}
+        for sock in inner:
+            for pid in owners.get(sock["inode"], []):
+                if pid_instance.get(pid) in keys:
+                    owner_key = pid_instance[pid]
+                    port_owner.setdefault((sock["protocol"], sock["port"]), owner_key)
+                    instances[owner_key]["listen"].append({
+                        "protocol": sock["protocol"], "family": sock["family"], "address": sock["address"],
+                        "port": sock["port"], "scope": sock["scope"], "pid": pid, "netns": "container"})
+                    break
+        for port in container.get("published", []):
+            owner_key = port_owner.get((port["protocol"], port["container_port"]))
+            if owner_key is not None:
+                targets = [owner_key]
+            else:
+                by_default = [key for key in keys if port["container_port"] in (catalog[key[0]].get("default_ports") or [])]
+                # Unknown owner: give it to every runtime of the container (exposure errs wide).
+                targets = by_default if len(by_default) == 1 else keys
+            for key in targets:
+                instances[key]["_published"].append(port)
+
+    # Attribute listeners.
     published_instance = {}
     for key, instance in instances.items():
-        container = instance.get("_container")
-        for port in (container or {}).get("published", []):
-            published_instance[(port["protocol"], port["host_port"])] = key
+        for port in instance["_published"]:
+            published_instance.setdefault((port["protocol"], port["host_port"]), key)
     for listener in listeners:
         key = None
         for pid in listener["pids"]:
@@ -961,7 +997,7 @@ def build_facts(view, catalog, units=None, pip=None, dpkg=None, binaries=None,
             listener["runtime"] = key[0]
             instances[key]["listen"].append({"protocol": listener["protocol"], "family": listener["family"],
                                              "address": listener["address"], "port": listener["port"],
-                                             "scope": listener["scope"], "pid": listener["pid"]})
+                                             "scope": listener["scope"], "pid": listener["pid"], "netns": "host"})
 
     runtimes = []
     for key in sorted(instances, key=lambda k: (k[0], str(k[1]), str(k[2]))):
@@ -995,6 +1031,7 @@ def _attribute_by_uid(listener, instances, catalog, view):
 
 def _new_instance(name, entry):
     return {"name": name, "_pids": [], "_how": set(), "_units": [], "_unit_names": [], "_container": None,
+            "_published": [],
             "listen": [], "packages": [], "binaries": []}
 
 
@@ -1058,11 +1095,11 @@ def _finish_instance(key, instance, entry, view, collect_versions, warnings):
     if instance["binaries"]:
         detected_by.add("binary")
 
-    published = container.get("published", []) if container else []
-    scopes = [item["scope"] for item in instance["listen"]]
+    published = instance["_published"]
+    # Exposure: sockets in the host's network namespace (host-network containers included) and
+    # published ports; a container's private sockets are reachable only through what it publishes.
+    scopes = [item["scope"] for item in instance["listen"] if item.get("netns") == "host"]
     scopes.extend(procfs.address_scope(port["host_ip"]) for port in published)
-    if container is not None and container.get("host_network"):
-        scopes.extend(item["scope"] for item in instance["listen"])
 
     data_paths = []
     for path in entry.get("data_paths") or []:
@@ -1114,7 +1151,7 @@ def _finish_instance(key, instance, entry, view, collect_versions, warnings):
                         if key[1] == "container" else [])),
         "version": version,
         "version_source": version_source,
-        "listen": sorted(instance["listen"], key=lambda l: (l["protocol"], l["port"], l["address"])),
+        "listen": sorted(instance["listen"], key=lambda l: (l["netns"], l["protocol"], l["port"], l["address"])),
         "exposure": procfs.widest_scope(scopes),
         "auth": auth,
         "run_as": run_as,

@@ -286,7 +286,11 @@ ansible_facts:
             containers:
               description:
                 - Container of the instance with C(id), C(name), C(image), C(engine) (docker or podman)
-                  and C(published) (C(host_ip), C(host_port), C(container_port), C(protocol)).
+                  and C(published), the published ports that lead to this runtime (C(host_ip),
+                  C(host_port), C(container_port), C(protocol)); when several runtimes share a
+                  container, a port goes to the one listening on its container port inside the
+                  container, and a port whose listener cannot be seen goes to every runtime of the
+                  container (or to the only one whose default ports include it).
               type: list
               elements: dict
               sample: [{"id": "4f1c...", "name": "ollama", "image": "ollama/ollama", "engine": "docker",
@@ -302,12 +306,19 @@ ansible_facts:
               type: str
               sample: pip:jupyter-server
             listen:
-              description: Listeners attributed to the instance (C(protocol), C(family), C(address), C(port), C(scope), C(pid)).
+              description:
+                - Sockets of the instance (C(protocol), C(family), C(address), C(port), C(scope), C(pid),
+                  C(netns)). C(netns) is V(host) for sockets in the module's network namespace (also in
+                  the top-level C(listeners)) and V(container) for sockets inside the instance's container's
+                  own namespace, reachable from outside only through C(containers[].published).
               type: list
               elements: dict
-              sample: [{"protocol": "tcp", "family": "ipv4", "address": "127.0.0.1", "port": 11434, "scope": "loopback", "pid": 4242}]
+              sample: [{"protocol": "tcp", "family": "ipv4", "address": "127.0.0.1", "port": 11434, "scope": "loopback",
+                        "pid": 4242, "netns": "host"}]
             exposure:
-              description: Widest scope of its listeners and published container ports; V(none) when it listens nowhere.
+              description:
+                - Widest scope of its V(host) sockets and published container ports; V(none) when it
+                  is reachable nowhere from outside its container or does not listen.
               type: str
               sample: loopback
             auth:

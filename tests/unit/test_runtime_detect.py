@@ -420,3 +420,36 @@ def test_user_catalog_entries_detect_new_runtimes_without_code():
     facts = rd.build_facts(view, catalog)
     assert facts["listeners"][0]["runtime"] == "acme_llm"
     assert facts["runtimes"][0]["bind_knob"]["name"] == "--bind"
+
+
+def test_published_ports_go_to_the_runtime_listening_behind_them(tmp_path):
+    # SYNTHETIC /proc/<pid>/net/tcp of a container (tcp4_seq_show format): Jupyter on 0.0.0.0:8888
+    # (inode 11) and a Gradio app on 0.0.0.0:7860 (inode 12); only 8888 is published, on loopback.
+    # Verified against a real aihost-debian12-lab container the same way (see the H1 report).
+    net = tmp_path / "proc" / "60" / "net"
+    net.mkdir(parents=True)
+    (net / "tcp").write_text("\n".join([
+        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
+        "   0: 00000000:22B8 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 11 1 0 100 0 0 10 0",
+        "   1: 00000000:1EB4 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 12 1 0 100 0 0 10 0",
+        ""]))
+    summary = {"Id": CID, "Names": ["/lab"], "Image": "aihost-debian12-lab",
+               "Ports": [{"IP": "127.0.0.1", "PrivatePort": 8888, "PublicPort": 18888, "Type": "tcp"},
+                         {"PrivatePort": 7860, "Type": "tcp"}]}
+    processes = [process(60, ["/opt/jupyter/bin/python3", "/opt/jupyter/bin/jupyter-server", "--ip", "0.0.0.0"],
+                         uid=1000, container_id=CID, sockets=[11]),
+                 process(61, ["/opt/gradio/bin/python", "/root/app.py"], container_id=CID, sockets=[12]),
+                 process(70, ["/usr/bin/docker-proxy", "-host-port", "18888"], name="docker-proxy", sockets=[13])]
+    view = rd.HostView(root=str(tmp_path), listeners=[listener(18888, 13, "127.0.0.1")],
+                       processes=dict((p["pid"], p) for p in processes),
+                       containers={CID: parse_container_summary(summary, "docker")},
+                       environ_reader={61: {"GRADIO_SERVER_NAME": "0.0.0.0"}}.get)
+    facts = rd.build_facts(view, CATALOG)
+    assert facts["listeners"][0]["runtime"] == "jupyter"
+    assert facts["listeners"][0]["container"]["name"] == "lab"
+    jupyter, gradio = runtimes_named(facts, "jupyter")[0], runtimes_named(facts, "gradio")[0]
+    assert jupyter["exposure"] == "loopback"
+    assert [p["host_port"] for p in jupyter["containers"][0]["published"]] == [18888]
+    assert [(l["port"], l["netns"]) for l in jupyter["listen"]] == [(8888, "container"), (18888, "host")]
+    assert gradio["exposure"] == "none" and gradio["containers"][0]["published"] == []
+    assert [(l["port"], l["scope"], l["netns"]) for l in gradio["listen"]] == [(7860, "all", "container")]
