@@ -954,9 +954,9 @@ def build_facts(view, catalog, units=None, pip=None, dpkg=None, binaries=None,
                 if pid_instance.get(pid) in keys:
                     owner_key = pid_instance[pid]
                     port_owner.setdefault((sock["protocol"], sock["port"]), owner_key)
-                    instances[owner_key]["listen"].append({
+                    instances[owner_key]["container_listen"].append({
                         "protocol": sock["protocol"], "family": sock["family"], "address": sock["address"],
-                        "port": sock["port"], "scope": sock["scope"], "pid": pid, "netns": "container"})
+                        "port": sock["port"], "scope": sock["scope"], "pid": pid})
                     break
         for port in container.get("published", []):
             owner_key = port_owner.get((port["protocol"], port["container_port"]))
@@ -997,7 +997,7 @@ def build_facts(view, catalog, units=None, pip=None, dpkg=None, binaries=None,
             listener["runtime"] = key[0]
             instances[key]["listen"].append({"protocol": listener["protocol"], "family": listener["family"],
                                              "address": listener["address"], "port": listener["port"],
-                                             "scope": listener["scope"], "pid": listener["pid"], "netns": "host"})
+                                             "scope": listener["scope"], "pid": listener["pid"]})
 
     runtimes = []
     for key in sorted(instances, key=lambda k: (k[0], str(k[1]), str(k[2]))):
@@ -1031,7 +1031,7 @@ def _attribute_by_uid(listener, instances, catalog, view):
 
 def _new_instance(name, entry):
     return {"name": name, "_pids": [], "_how": set(), "_units": [], "_unit_names": [], "_container": None,
-            "_published": [],
+            "_published": [], "container_listen": [],
             "listen": [], "packages": [], "binaries": []}
 
 
@@ -1084,7 +1084,7 @@ def _finish_instance(key, instance, entry, view, collect_versions, warnings):
     how = instance["_how"]
     if how & {"process", "descendant", "env"}:
         detected_by.add("process")
-    if "socket" in how or instance["listen"]:
+    if "socket" in how or instance["listen"] or instance["container_listen"]:
         detected_by.add("socket")
     if units:
         detected_by.add("unit")
@@ -1096,9 +1096,9 @@ def _finish_instance(key, instance, entry, view, collect_versions, warnings):
         detected_by.add("binary")
 
     published = instance["_published"]
-    # Exposure: sockets in the host's network namespace (host-network containers included) and
-    # published ports; a container's private sockets are reachable only through what it publishes.
-    scopes = [item["scope"] for item in instance["listen"] if item.get("netns") == "host"]
+    # Exposure: sockets in our network namespace (host-network containers included) and published
+    # ports; a container's private sockets (container_listen) are reachable only through those.
+    scopes = [item["scope"] for item in instance["listen"]]
     scopes.extend(procfs.address_scope(port["host_ip"]) for port in published)
 
     data_paths = []
@@ -1151,7 +1151,8 @@ def _finish_instance(key, instance, entry, view, collect_versions, warnings):
                         if key[1] == "container" else [])),
         "version": version,
         "version_source": version_source,
-        "listen": sorted(instance["listen"], key=lambda l: (l["netns"], l["protocol"], l["port"], l["address"])),
+        "listen": sorted(instance["listen"], key=lambda l: (l["protocol"], l["port"], l["address"])),
+        "container_listen": sorted(instance["container_listen"], key=lambda l: (l["protocol"], l["port"], l["address"])),
         "exposure": procfs.widest_scope(scopes),
         "auth": auth,
         "run_as": run_as,

@@ -307,18 +307,24 @@ ansible_facts:
               sample: pip:jupyter-server
             listen:
               description:
-                - Sockets of the instance (C(protocol), C(family), C(address), C(port), C(scope), C(pid),
-                  C(netns)). C(netns) is V(host) for sockets in the module's network namespace (also in
-                  the top-level C(listeners)) and V(container) for sockets inside the instance's container's
-                  own namespace, reachable from outside only through C(containers[].published).
+                - Listening sockets of the instance in the module's network namespace (the same
+                  sockets as in the top-level C(listeners)) with C(protocol), C(family), C(address),
+                  C(port), C(scope) and C(pid) (null when the owner was attributed by uid).
               type: list
               elements: dict
-              sample: [{"protocol": "tcp", "family": "ipv4", "address": "127.0.0.1", "port": 11434, "scope": "loopback",
-                        "pid": 4242, "netns": "host"}]
+              sample: [{"protocol": "tcp", "family": "ipv4", "address": "127.0.0.1", "port": 11434, "scope": "loopback", "pid": 4242}]
+            container_listen:
+              description:
+                - Sockets inside the instance's container's own network namespace (same fields as
+                  C(listen)); reachable from outside the host only through C(containers[].published).
+                  Empty for host processes and for containers whose processes are not visible.
+              type: list
+              elements: dict
+              sample: [{"protocol": "tcp", "family": "ipv4", "address": "0.0.0.0", "port": 8888, "scope": "all", "pid": 4603}]
             exposure:
               description:
-                - Widest scope of its V(host) sockets and published container ports; V(none) when it
-                  is reachable nowhere from outside its container or does not listen.
+                - Widest scope of its C(listen) sockets and published container ports; V(none) when it
+                  does not listen or is reachable nowhere outside its container.
               type: str
               sample: loopback
             auth:

@@ -12,7 +12,7 @@ from ansible_collections.aihost.hardening.plugins.modules import ai_runtime_fact
 LISTENER_KEYS = {"protocol", "family", "address", "port", "scope", "inode", "pid", "pids", "process", "cmdline",
                  "user", "uid", "unit", "container", "runtime", "attributed_by"}
 RUNTIME_KEYS = {"name", "display_name", "category", "detected_by", "processes", "units", "containers", "version",
-                "version_source", "listen", "exposure", "auth", "run_as", "data_paths", "bind_knob", "risky_flags",
+                "version_source", "listen", "container_listen", "exposure", "auth", "run_as", "data_paths", "bind_knob", "risky_flags",
                 "default_ports", "default_bind", "sandbox_profile", "packages", "binaries"}
 
 

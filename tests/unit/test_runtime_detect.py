@@ -450,6 +450,8 @@ def test_published_ports_go_to_the_runtime_listening_behind_them(tmp_path):
     jupyter, gradio = runtimes_named(facts, "jupyter")[0], runtimes_named(facts, "gradio")[0]
     assert jupyter["exposure"] == "loopback"
     assert [p["host_port"] for p in jupyter["containers"][0]["published"]] == [18888]
-    assert [(l["port"], l["netns"]) for l in jupyter["listen"]] == [(8888, "container"), (18888, "host")]
+    assert [l["port"] for l in jupyter["listen"]] == [18888]
+    assert [l["port"] for l in jupyter["container_listen"]] == [8888]
     assert gradio["exposure"] == "none" and gradio["containers"][0]["published"] == []
-    assert [(l["port"], l["scope"], l["netns"]) for l in gradio["listen"]] == [(7860, "all", "container")]
+    assert gradio["listen"] == []
+    assert [(l["port"], l["scope"]) for l in gradio["container_listen"]] == [(7860, "all")]
