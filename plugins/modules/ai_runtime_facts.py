@@ -339,7 +339,10 @@ ansible_facts:
               elements: str
               sample: [ollama]
             data_paths:
-              description: Existing data and model paths (catalog paths expanded against the process user's home, environment and working directory, plus paths given in data flags and container mounts).
+              description:
+                - Existing data and model paths; catalog paths expanded against the process user's
+                  home, environment and working directory, plus paths given in data flags and the
+                  host side of container mounts.
               type: list
               elements: str
               sample: [/usr/share/ollama/.ollama/models]
