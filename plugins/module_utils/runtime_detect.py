@@ -1197,7 +1197,8 @@ def _find_version(entry, instance, main, environ, cwd, container, view, fs_root)
     for package in instance["packages"]:
         if package["manager"] == "dpkg" or package["name"] in (spec.get("pip") or []):
             return package["version"], "%s:%s" % (package["manager"], package["name"])
-    if spec.get("command") and view.run_version_command is not None and container is None:
+    if spec.get("command") and view.run_version_command is not None and container is None and \
+            not (main or {}).get("container_id"):
         version = view.run_version_command(spec["command"], main)
         if version:
             return version, "command"

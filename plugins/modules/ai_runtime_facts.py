@@ -61,7 +61,8 @@ options:
   version_commands:
     description:
       - When no version was found in local metadata, run the runtime's own version command (for
-        example C(ollama --version)) with a short timeout. Off by default, because it starts processes.
+        example C(ollama --version)) under C(timeout 5). Off by default, because it starts
+        processes. Never used for processes inside containers.
     type: bool
     default: false
   docker_socket:
@@ -438,18 +439,26 @@ def gather(catalog, root=None, include_udp=True, collect_versions=True, containe
                                       collect_versions=collect_versions, warnings=warnings)
 
 
+VERSION_COMMAND_TIMEOUT = 5
+
+
 def _version_runner(module):
-    """Run ``<binary> --version`` (argv from the catalog) with a pinned locale; first version-like word."""
+    """Run the catalog's version command (``ollama --version``) under coreutils ``timeout`` with a
+    pinned locale, and return the first version-like word of its output."""
+    timeout = module.get_bin_path("timeout")
+
     def run(argv, process):
         binary = argv[0]
         if process is not None and process.get("exe") and os.path.basename(process["exe"]) == binary:
             path = process["exe"]
         else:
             path = module.get_bin_path(binary)
-        if not path:
+        if not path or not timeout:
             return None
         try:
-            rc, out, err = module.run_command([path] + list(argv[1:]), check_rc=False)
+            # A binary that ignores --version and starts serving must not hang the module.
+            rc, out, err = module.run_command([timeout, "-k", "1", str(VERSION_COMMAND_TIMEOUT), path] + list(argv[1:]),
+                                              check_rc=False)
         except Exception:  # pylint: disable=broad-except
             return None
         match = re.search(r"\b(v?[0-9]+\.[0-9]+(?:\.[0-9]+)?[0-9A-Za-z.+-]*)", (out or "") + "\n" + (err or ""))

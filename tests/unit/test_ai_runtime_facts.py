@@ -108,3 +108,30 @@ def test_a_dead_container_socket_becomes_a_warning(fixture_tree, capsys, monkeyp
         server.close()
     assert result.get("failed") is not True
     assert any("container API unavailable" in warning for warning in result["ansible_facts"]["aihost_runtime"]["warnings"])
+
+
+def test_version_commands_run_under_timeout_with_an_argv_list():
+    calls = []
+
+    class FakeModule(object):
+        def get_bin_path(self, name):
+            return {"timeout": "/usr/bin/timeout", "ollama": "/usr/local/bin/ollama"}.get(name)
+
+        def run_command(self, argv, check_rc=False):
+            calls.append(argv)
+            return 0, "ollama version is 0.12.3\n", ""
+
+    run = module._version_runner(FakeModule())
+    assert run(["ollama", "--version"], {"exe": None}) == "0.12.3"
+    assert calls == [["/usr/bin/timeout", "-k", "1", "5", "/usr/local/bin/ollama", "--version"]]
+    assert run(["vllm", "--version"], None) is None  # not installed: nothing runs
+    assert len(calls) == 1
+
+
+def test_the_catalog_extra_example_is_valid():
+    import yaml
+    from ansible_collections.aihost.hardening.plugins.module_utils.runtime_catalog import load_catalog
+    examples = [task for task in yaml.safe_load(module.EXAMPLES) if "catalog_extra" in
+                (task.get("aihost.hardening.ai_runtime_facts") or {})]
+    extra = examples[0]["aihost.hardening.ai_runtime_facts"]["catalog_extra"]
+    assert "acme_llm" in load_catalog(extra)[0]
