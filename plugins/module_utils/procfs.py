@@ -354,6 +354,10 @@ def read_process(pid, root="/", socket_inodes=True, details=True):
         "fd_readable": True,
         "_details": False,
     }
+    if pid == 2 or status["ppid"] == 2:
+        # Kernel threads (kthreadd and its children) have no command line and no files.
+        process["kernel_thread"] = True
+        return process
     try:
         with open(base + "/cmdline", "rb") as handle:
             process["cmdline"] = parse_cmdline(handle.read())

@@ -27,6 +27,7 @@ MAX_PROCESSES_PER_RUNTIME = 64
 
 _INTERPRETER = re.compile(r"^(python[0-9.]*|pypy[0-9.]*|node|nodejs|bash|sh|dash|ruby|perl|java|uv|uvx)$")
 _PYTHON_OPTIONS_WITH_VALUE = ("-X", "-W", "-Q")
+_BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=")
 _VERSION_DIR = re.compile(r"^(?P<name>.+?)-(?P<version>[0-9][^-]*?)\.(dist-info|egg-info)$")
 
 UNIT_DIRS = ("etc/systemd/system", "run/systemd/transient", "run/systemd/system",
@@ -168,10 +169,22 @@ class ProcessMatcher(object):
         # One combined search tells whether any regex-only alternative can match at all: most
         # processes (shells, daemons, sleepers) are dismissed with two searches instead of twenty.
         self.prefilters = []
-        if plain:
-            self.prefilters.append(re.compile("|".join("(?:%s)" % pattern for pattern in plain)))
+        insensitive = [pattern[4:] for pattern in flagged if pattern.startswith("(?i)")]
+        for patterns, flags in ((plain, 0), (insensitive, re.I)):
+            # Backreferences count groups, so patterns that use them are not combined.
+            alone = [pattern for pattern in patterns if _BACKREFERENCE.search(pattern)]
+            self.prefilters.extend(re.compile(pattern, flags) for pattern in alone)
+            patterns = [pattern for pattern in patterns if pattern not in alone]
+            if not patterns:
+                continue
+            try:
+                self.prefilters.append(re.compile("|".join("(?:%s)" % pattern for pattern in patterns), flags))
+            except re.error:
+                # Patterns that cannot be combined are tested one by one.
+                self.prefilters.extend(re.compile(pattern, flags) for pattern in patterns)
         for pattern in flagged:
-            self.prefilters.append(re.compile(pattern))
+            if not pattern.startswith("(?i)"):
+                self.prefilters.append(re.compile(pattern))
 
     def match(self, process, load_details=None):
         """Catalog name of the first entry (in matching order) whose rules the process meets."""

@@ -455,3 +455,13 @@ def test_published_ports_go_to_the_runtime_listening_behind_them(tmp_path):
     assert gradio["exposure"] == "none" and gradio["containers"][0]["published"] == []
     assert gradio["listen"] == []
     assert [(l["port"], l["scope"]) for l in gradio["container_listen"]] == [(7860, "all")]
+
+
+def test_user_patterns_that_cannot_be_combined_still_match():
+    # A backreference numbers groups: combined into one alternation it would point elsewhere.
+    catalog = load_catalog({"echo_server": {"display_name": "Echo", "match": {"processes": [{"cmdline": r"(echo)-\1"}]}},
+                            "shouty": {"display_name": "Shouty", "match": {"processes": [{"cmdline": r"(?i)SHOUT-SERVER"}]}}})[0]
+    matcher = rd.ProcessMatcher(catalog)
+    assert matcher.match(process(1, ["/usr/bin/echo-echo"])) == "echo_server"
+    assert matcher.match(process(2, ["/usr/bin/shout-server"])) == "shouty"
+    assert matcher.match(process(3, ["/usr/bin/echo-other"])) is None
