@@ -1,25 +1,66 @@
 #!/usr/bin/env bash
-# Run `molecule test` for each scenario given, keep going after a failure, print a timing table
-# and exit non-zero if any scenario failed.
+# Run `molecule test` for each scenario given, MOLECULE_JOBS at a time (default 2: most of a
+# scenario's wall time is waiting on systemd, apt and pip, not CPU). Keeps going after a failure,
+# prints each scenario's log when it ends (the whole log if it failed), a timing table, and exits
+# non-zero if any scenario failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 [ $# -gt 0 ] || { echo "run-molecule: no scenarios given" >&2; exit 1; }
-mkdir -p .cache/molecule-logs
-passed=0 failed=0 summary=()
-for scenario in "$@"; do
+jobs_max=${MOLECULE_JOBS:-2}
+logdir=.cache/molecule-logs
+mkdir -p "$logdir"
+
+run_one() {
+  local scenario=$1 start rc
   start=$(date +%s)
-  log=.cache/molecule-logs/$scenario.log
-  echo "=== molecule test -s $scenario (log: $log)"
-  if molecule test -s "$scenario" 2>&1 | tee "$log"; then
-    passed=$((passed + 1)); result=passed
-  else
-    failed=$((failed + 1)); result=FAILED
-    # Leave nothing running for the next scenario.
-    molecule destroy -s "$scenario" >/dev/null 2>&1 || true
+  molecule test -s "$scenario" >"$logdir/$scenario.log" 2>&1
+  rc=$?
+  if [ $rc -ne 0 ]; then
+    # Leave nothing running behind a failed scenario.
+    molecule destroy -s "$scenario" >>"$logdir/$scenario.log" 2>&1 || true
   fi
-  summary+=("$(printf '%-24s %-7s %5ss' "$scenario" "$result" "$(( $(date +%s) - start ))")")
+  echo "$rc $(( $(date +%s) - start ))" >"$logdir/$scenario.result"
+}
+
+report_one() {
+  local scenario=$1 rc secs
+  read -r rc secs <"$logdir/$scenario.result"
+  if [ "$rc" -eq 0 ]; then
+    echo "=== molecule test -s $scenario: passed in ${secs}s (last lines; full log $logdir/$scenario.log)"
+    tail -n 25 "$logdir/$scenario.log"
+  else
+    echo "=== molecule test -s $scenario: FAILED (rc $rc) after ${secs}s; full log follows"
+    cat "$logdir/$scenario.log"
+  fi
+}
+
+declare -A pids=()
+pending=("$@")
+done_list=()
+while [ ${#pending[@]} -gt 0 ] || [ ${#pids[@]} -gt 0 ]; do
+  while [ ${#pending[@]} -gt 0 ] && [ ${#pids[@]} -lt "$jobs_max" ]; do
+    scenario=${pending[0]}; pending=("${pending[@]:1}")
+    rm -f "$logdir/$scenario.result"
+    echo "--- starting molecule test -s $scenario"
+    run_one "$scenario" &
+    pids[$scenario]=$!
+  done
+  wait -n 2>/dev/null || true
+  for scenario in "${!pids[@]}"; do
+    if [ -e "$logdir/$scenario.result" ] && ! kill -0 "${pids[$scenario]}" 2>/dev/null; then
+      unset "pids[$scenario]"
+      report_one "$scenario"
+      done_list+=("$scenario")
+    fi
+  done
 done
-echo "=== Molecule summary"
-printf '%s\n' "${summary[@]}"
+
+passed=0 failed=0
+echo "=== Molecule summary (jobs: $jobs_max)"
+for scenario in "$@"; do
+  read -r rc secs <"$logdir/$scenario.result"
+  if [ "$rc" -eq 0 ]; then passed=$((passed + 1)); result=passed; else failed=$((failed + 1)); result=FAILED; fi
+  printf '%-24s %-7s %5ss\n' "$scenario" "$result" "$secs"
+done
 echo "molecule: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
