@@ -107,6 +107,7 @@ def test_listener_owners_match_proc(host, live_facts):
         entry = listener(live_facts, port)
         assert entry["unit"] == unit
         assert entry["process"] == processes[port]
+        assert entry["attributed_by"] == "process"
         assert entry["user"] == users[port]
         assert entry["user"] == host.check_output("ps -o user= -p %s", str(entry["pid"])).strip()
         assert entry["container"] is None
@@ -160,7 +161,7 @@ def test_gpu_facts_say_cpu_only_plainly(host, live_gpu):
         pytest.skip("the controller has a GPU or accelerator: %r" % accelerators)
     assert live_gpu["present"] is False
     assert live_gpu["gpus"] == []
-    assert live_gpu["summary"]
+    assert live_gpu["summary"].startswith("CPU-only")
 
 
 def test_report_is_valid_and_matches_the_host(host, report, live_facts):
