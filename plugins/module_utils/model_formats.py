@@ -481,7 +481,8 @@ def _check_npy(f, size, opts, where=""):
     # Object arrays are stored as a pickle right after the header (numpy.load(allow_pickle=True)).
     result = scan_pickles(f, allow=opts["allow_globals"], max_ops=opts["max_pickle_ops"], max_pickles=1, size=size)
     findings = [_with_member(item, where) for item in result["findings"]]
-    findings.append(_finding("medium", "object_array", "%sobject-dtype array: loading needs allow_pickle=True"
+    # The pickle inside decides the verdict; the note says why it was read at all.
+    findings.append(_finding("low", "object_array", "%sobject-dtype array: a pickle, loading needs allow_pickle=True"
                              % where))
     return "numpy_npy_object", details, findings
 
