@@ -20,7 +20,7 @@ AUDIT_ARGS ?=
 # Scenarios run by `make test`, in this order (cheap ones first).
 SCENARIOS ?= $(shell scripts/scenarios.sh)
 
-.PHONY: help venv docker images audit test lint docs unit sanity molecule bench clean
+.PHONY: help venv docker images audit test lint docs unit sanity molecule bench clean installed ee changelog-lint
 help:
 	@echo "make audit      read-only audit of this machine (JSON + summary under reports/)"
 	@echo "make test       lint, unit tests, ansible-test sanity and every Molecule scenario"
@@ -65,10 +65,25 @@ sanity: venv
 molecule: venv images
 	scripts/run-molecule.sh $(SCENARIOS)
 
+# The collection as users get it: built tarball, clean virtualenv, installed outside the checkout.
+installed: venv
+	scripts/test-installed.sh
+
+# ansible-builder build context for the execution environment (no registry needed).
+ee: venv
+	scripts/test-ee.sh
+
+changelog-lint: venv
+	antsibull-changelog lint
+	antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
+
 test: venv
 	$(MAKE) lint
+	$(MAKE) changelog-lint
 	$(MAKE) unit
 	$(MAKE) sanity
+	$(MAKE) installed
+	$(MAKE) ee
 	$(MAKE) molecule
 
 bench: venv images
