@@ -132,13 +132,25 @@ def expected_files(role_dir):
     }
 
 
+def prefix_errors(role_dir):
+    """Every input of a role carries the house prefix aihost_<role>_ (stands in for ansible-lint's
+    var-naming[no-role-prefix], which only knows <role>_)."""
+    specs = yaml.safe_load((role_dir / "meta" / "argument_specs.yml").read_text())
+    prefix = "aihost_%s_" % role_dir.name
+    return ["%s: option %r does not start with %r" % (role_dir / "meta" / "argument_specs.yml", name, prefix)
+            for entry in specs["argument_specs"].values()
+            for name in entry.get("options", {})
+            if not name.startswith(prefix)]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail on drift instead of rewriting")
     parser.add_argument("roles_dir", nargs="?", default=str(pathlib.Path(__file__).resolve().parent.parent / "roles"))
     args = parser.parse_args(argv)
-    drift = []
+    drift, bad_names = [], []
     for spec in sorted(pathlib.Path(args.roles_dir).glob("*/meta/argument_specs.yml")):
+        bad_names += prefix_errors(spec.parent.parent)
         for path, content in expected_files(spec.parent.parent).items():
             current = path.read_text() if path.exists() else ""
             if current == content:
@@ -151,6 +163,10 @@ def main(argv=None):
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(content)
                 print("wrote %s" % path)
+    for error in bad_names:
+        print(error, file=sys.stderr)
+    if bad_names:
+        return 1
     if args.check and drift:
         print("\nrole docs drifted from meta/argument_specs.yml in: %s\nrun scripts/role_docs.py"
               % ", ".join(str(p) for p in drift), file=sys.stderr)
