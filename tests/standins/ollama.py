@@ -2,8 +2,10 @@
 """STAND-IN for Ollama's server, for tests only. It is not Ollama and runs no model.
 
 Ollama is a single Go binary that cannot be installed from the registries reachable here, so the
-Molecule scenarios run this stand-in under the name `ollama` (install it as /usr/local/bin/ollama so
-that /proc/<pid>/comm reads "ollama", as the real binary's does). It is faithful to the parts of the
+Molecule scenarios run this stand-in under the name `ollama`: install it as /usr/local/bin/ollama
+with its first line changed to `#!/usr/bin/python3`, so that the kernel runs the interpreter directly
+and /proc/<pid>/comm reads "ollama", as the real binary's does (through /usr/bin/env it would read
+"python3"). It is faithful to the parts of the
 real server that the collection depends on:
 
 * `ollama serve` binds the address that OLLAMA_HOST names, parsed exactly as Ollama's
