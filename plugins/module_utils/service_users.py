@@ -1,0 +1,665 @@
+# -*- coding: utf-8 -*-
+# Copyright: aihost.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure logic of the service_users role, for its modules (service_users_plan, systemd_exposure,
+service_data_tree) and their unit tests.
+
+- Account files: ``parse_passwd``, ``parse_group``, ``parse_login_defs`` (shadow-utils defaults for
+  missing keys) and the rules that keep services off human and shared accounts.
+- The plan: which units to manage, as which user, with which data directories (resolved through a
+  ``Planner``, whose ``root`` prefix lets tests point it at a fixture tree) and which directives.
+- ``parse_security``: the text of ``systemd-analyze security UNIT`` (UTF-8 and C locale glyphs).
+- ``capped_mode`` / ``file_cap``: the mode rules of the data trees.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import fnmatch
+import os
+import re
+import stat
+
+_USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+_DIRECTIVE = re.compile(r"^[A-Z][A-Za-z]+$")
+# Directories too wide to be an allowed root (their subdirectories may be).
+_NOT_A_ROOT = ("/", "/usr", "/var", "/usr/local", "/usr/share")
+# Directives that are lists in systemd: an empty assignment first resets what the unit set, so a
+# wider list in the unit cannot survive under ours.
+_RESET_FIRST = ("RestrictAddressFamilies", "DeviceAllow")
+
+
+# --------------------------------------------------------------------------------------------
+# Pure helpers (unit tested with fixture text)
+# --------------------------------------------------------------------------------------------
+def parse_passwd(text):
+    users = {}
+    for line in text.splitlines():
+        fields = line.split(":")
+        if len(fields) < 7 or not fields[0] or fields[0].startswith(("+", "-")):
+            continue
+        try:
+            uid, gid = int(fields[2]), int(fields[3])
+        except ValueError:
+            continue
+        users[fields[0]] = {"name": fields[0], "uid": uid, "gid": gid, "home": fields[5], "shell": fields[6]}
+    return users
+
+
+def parse_group(text):
+    groups = {}
+    for line in text.splitlines():
+        fields = line.split(":")
+        if len(fields) < 4 or not fields[0]:
+            continue
+        try:
+            gid = int(fields[2])
+        except ValueError:
+            continue
+        members = [m for m in fields[3].split(",") if m]
+        groups[fields[0]] = {"name": fields[0], "gid": gid, "members": members}
+    return groups
+
+
+def parse_login_defs(text):
+    """UID/GID ranges from login.defs, with shadow-utils' built-in defaults for missing keys."""
+    values = {"UID_MIN": 1000, "UID_MAX": 60000, "GID_MIN": 1000, "GID_MAX": 60000}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] in ("UID_MIN", "UID_MAX", "GID_MIN", "GID_MAX", "SYS_UID_MIN",
+                                            "SYS_UID_MAX", "SYS_GID_MIN", "SYS_GID_MAX"):
+            try:
+                values[parts[0]] = int(parts[1], 0)
+            except ValueError:
+                pass
+    # shadow-utils: SYS_UID_MIN defaults to 101, SYS_UID_MAX to UID_MIN - 1 (same for GID).
+    values.setdefault("SYS_UID_MIN", 101)
+    values.setdefault("SYS_UID_MAX", values["UID_MIN"] - 1)
+    values.setdefault("SYS_GID_MIN", 101)
+    values.setdefault("SYS_GID_MAX", values["GID_MIN"] - 1)
+    return values
+
+
+def is_under(path, root):
+    path, root = path.rstrip("/") or "/", root.rstrip("/") or "/"
+    return path == root or path.startswith(root + "/") or root == "/"
+
+
+def account_problem(account, defs, non_login_shells):
+    """Why an existing account may not serve as a service user, or None when it may."""
+    uid, shell = account["uid"], account["shell"]
+    if uid == 0:
+        return "is root"
+    if defs["UID_MIN"] <= uid <= defs["UID_MAX"]:
+        return "is a human account (uid %d is within UID_MIN %d..UID_MAX %d)" % (uid, defs["UID_MIN"], defs["UID_MAX"])
+    if shell not in non_login_shells:
+        return "has a login shell (%s), so it is somebody's login account" % shell
+    if uid < defs["SYS_UID_MIN"] or uid > defs["SYS_UID_MAX"]:
+        return ("is a shared or distribution account (uid %d is outside SYS_UID_MIN %d..SYS_UID_MAX %d)"
+                % (uid, defs["SYS_UID_MIN"], defs["SYS_UID_MAX"]))
+    return None
+
+
+def group_problem(group, defs):
+    gid = group["gid"]
+    if gid == 0:
+        return "is the root group"
+    if defs["GID_MIN"] <= gid <= defs["GID_MAX"]:
+        return "is a human group (gid %d is within GID_MIN %d..GID_MAX %d)" % (gid, defs["GID_MIN"], defs["GID_MAX"])
+    if gid < defs["SYS_GID_MIN"] or gid > defs["SYS_GID_MAX"]:
+        return ("is a shared or distribution group (gid %d is outside SYS_GID_MIN %d..SYS_GID_MAX %d)"
+                % (gid, defs["SYS_GID_MIN"], defs["SYS_GID_MAX"]))
+    return None
+
+
+def check_roots(allowed_roots, forbidden_trees, errors):
+    """Normalised allowed roots; a root may not be "/", /usr, /var and the like, nor lie in a
+    forbidden tree (homes, /etc, kernel file systems, program directories)."""
+    roots = []
+    for root in allowed_roots:
+        if not isinstance(root, str) or not root.startswith("/"):
+            errors.append("aihost_service_users_allowed_roots: %r is not an absolute path" % (root,))
+            continue
+        norm = os.path.normpath(root)
+        if norm in _NOT_A_ROOT or any(is_under(norm, tree) for tree in forbidden_trees):
+            errors.append("aihost_service_users_allowed_roots: %r is a system directory and cannot be an allowed root"
+                          % root)
+            continue
+        roots.append(norm)
+    return roots
+
+
+def directive_lines(directives):
+    lines, reset = [], set()
+    for key, value in directives:
+        if key in _RESET_FIRST and key not in reset:
+            reset.add(key)
+            if value != "":
+                lines.append("%s=" % key)
+        lines.append("%s=%s" % (key, value))
+    return lines
+
+
+def render_dropin(runtime, profile, directives):
+    head = [
+        "# Managed by aihost.hardening.service_users: edits are overwritten on the next run.",
+        "# Runs %s as its own user in a systemd sandbox (profile: %s)." % (runtime, profile),
+        "# Override single directives in a later drop-in (for example zz-local.conf), not here.",
+        "[Service]",
+    ]
+    return "\n".join(head + directive_lines(directives)) + "\n"
+
+
+def apply_changes(directives, changes, where, errors):
+    """Apply {Directive: value | [values] | None} to the ordered pairs; None removes a directive."""
+    if not changes:
+        return directives
+    if not isinstance(changes, dict):
+        errors.append("%s must be a dictionary of systemd directives, got %r" % (where, changes))
+        return directives
+    result = list(directives)
+    for key in sorted(changes):
+        value = changes[key]
+        if not isinstance(key, str) or not _DIRECTIVE.match(key):
+            errors.append("%s: %r is not a systemd directive name" % (where, key))
+            continue
+        if key in ("User", "Group"):
+            errors.append("%s: set the user with aihost_service_users_names, not %s=" % (where, key))
+            continue
+        if value is not None and not isinstance(value, (str, int, float, bool, list)):
+            errors.append("%s: value of %s must be text, a list of texts or null, got %r" % (where, key, value))
+            continue
+        values = value if isinstance(value, list) else ([] if value is None else [value])
+        bad = [v for v in values if "\n" in str(v)]
+        if bad:
+            errors.append("%s: value of %s may not contain a newline" % (where, key))
+            continue
+        rendered = []
+        for v in values:
+            if isinstance(v, bool):
+                v = "yes" if v else "no"
+            rendered.append(str(v))
+        kept, inserted = [], False
+        for pair in result:
+            if pair[0] == key:
+                if not inserted:
+                    kept.extend([key, v] for v in rendered)
+                    inserted = True
+                continue
+            kept.append(pair)
+        if not inserted:
+            kept.extend([key, v] for v in rendered)
+        result = kept
+    return result
+
+
+def base_directives(user, group, data_dirs, gpu_host, device_allow, private_users, ip_allow, families):
+    d = [["User", user], ["Group", group],
+         ["NoNewPrivileges", "yes"],
+         ["ProtectSystem", "strict"]]
+    if data_dirs:
+        d.append(["ReadWritePaths", " ".join(data_dirs)])
+    d += [["ProtectHome", "yes"], ["PrivateTmp", "yes"]]
+    if gpu_host:
+        # A private /dev would hide the GPU nodes: keep the host's /dev, closed to all but these.
+        d += [["PrivateDevices", "no"], ["DevicePolicy", "closed"]]
+        d += [["DeviceAllow", "%s rw" % node] for node in device_allow]
+    else:
+        d.append(["PrivateDevices", "yes"])
+    d += [["ProtectKernelTunables", "yes"], ["ProtectKernelModules", "yes"], ["ProtectKernelLogs", "yes"],
+          ["ProtectControlGroups", "yes"], ["ProtectClock", "yes"], ["ProtectHostname", "yes"],
+          ["ProtectProc", "invisible"],
+          ["RestrictAddressFamilies", " ".join(["AF_UNIX", "AF_INET", "AF_INET6"] + list(families))],
+          ["RestrictNamespaces", "yes"], ["LockPersonality", "yes"], ["RestrictRealtime", "yes"],
+          ["RestrictSUIDSGID", "yes"], ["RemoveIPC", "yes"],
+          ["CapabilityBoundingSet", ""], ["AmbientCapabilities", ""],
+          ["SystemCallArchitectures", "native"],
+          ["SystemCallFilter", "@system-service"],
+          ["SystemCallFilter", "~@privileged"],
+          ["SystemCallErrorNumber", "EPERM"],
+          ["MemoryDenyWriteExecute", "yes"],
+          ["UMask", "0027"]]
+    if private_users and not gpu_host:
+        # Supplementary groups are not mapped into the user namespace: never on GPU hosts, whose
+        # device nodes are reached through the video/render groups.
+        d.append(["PrivateUsers", "yes"])
+    if ip_allow:
+        d += [["IPAddressDeny", "any"], ["IPAddressAllow", " ".join(ip_allow)]]
+    return d
+
+
+def health_targets(runtime, units, listeners, override_ports, previous_ports):
+    """(host, port) pairs to probe: the runtime's TCP listeners, else its units' ones."""
+    targets = []
+
+    def add(address, port):
+        if address in ("0.0.0.0", "", None):
+            host = "127.0.0.1"
+        elif address == "::":
+            host = "::1"
+        else:
+            host = address
+        entry = {"host": host, "port": int(port)}
+        if entry not in targets:
+            targets.append(entry)
+
+    if override_ports:
+        for port in override_ports:
+            add(None, port)
+        return targets
+    for entry in runtime.get("listen") or []:
+        if entry.get("protocol", "tcp") == "tcp":
+            add(entry.get("address"), entry["port"])
+    for entry in listeners or []:
+        if entry.get("protocol") == "tcp" and entry.get("unit") in units:
+            add(entry.get("address"), entry["port"])
+    if not targets:
+        for unit in units:
+            for port in previous_ports.get(unit) or []:
+                add(None, port)
+    return targets
+
+
+class Planner(object):
+    """Everything the plan needs from the host, behind methods tests can replace."""
+
+    def __init__(self, root="/"):
+        self.root = root
+
+    def _read(self, path):
+        full = os.path.join(self.root, path.lstrip("/"))
+        try:
+            with open(full) as handle:
+                return handle.read()
+        except (IOError, OSError):
+            return ""
+
+    def passwd(self):
+        return parse_passwd(self._read("/etc/passwd"))
+
+    def group(self):
+        return parse_group(self._read("/etc/group"))
+
+    def login_defs(self):
+        return parse_login_defs(self._read("/etc/login.defs"))
+
+    def realpath(self, path):
+        full = os.path.join(self.root, path.lstrip("/"))
+        real = os.path.realpath(full)
+        if self.root not in ("/", ""):
+            prefix = os.path.realpath(self.root)
+            real = "/" + os.path.relpath(real, prefix) if real != prefix else "/"
+            real = os.path.normpath(real)
+        return real
+
+    def kind(self, path):
+        full = os.path.join(self.root, path.lstrip("/"))
+        if os.path.isdir(full):
+            return "dir"
+        if os.path.exists(full):
+            return "file"
+        return None
+
+    def unit_exists(self, unit):
+        return any(self.kind(os.path.join(d, unit)) == "file" for d in UNIT_DIRS)
+
+
+# Where systemd finds unit files (system instance), most specific first.
+UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",
+             "/usr/lib/systemd/system", "/lib/systemd/system")
+
+
+def remembered_runtimes(runtimes, previous_state, host):
+    """Units an earlier run managed that detection does not see now, as runtime entries.
+
+    Detection can lose a runtime once it runs sandboxed as another user (its environment and open
+    files are then readable only with CAP_SYS_PTRACE); the role keeps managing what it managed, as
+    long as the unit file is still there. The recorded data directories are checked again.
+    """
+    seen = set()
+    for runtime in runtimes:
+        for unit in runtime.get("units") or []:
+            seen.add(unit.get("name"))
+    remembered = []
+    for unit, record in sorted(((previous_state or {}).get("units") or {}).items()):
+        if unit in seen or not isinstance(record, dict) or not record.get("runtime"):
+            continue
+        if not host.unit_exists(unit):
+            continue
+        remembered.append({
+            "name": record["runtime"], "display_name": record.get("display_name") or record["runtime"],
+            "units": [{"name": unit, "user": record.get("user"), "exec_start": None, "masked": False}],
+            "run_as": [record["user"]] if record.get("user") else [],
+            "data_paths": list(record.get("data_dirs") or []),
+            "sandbox_profile": record.get("profile"), "listen": [], "processes": [], "containers": [],
+            "remembered": True,
+        })
+    return remembered
+
+
+def plan(params, host, catalog):
+    errors, warnings, skipped, services = [], [], [], []
+    users = host.passwd()
+    groups = host.group()
+    defs = host.login_defs()
+    non_login = params["non_login_shells"]
+    names = sorted(catalog)
+
+    def unknown(var, keys):
+        for key in keys:
+            if key not in catalog:
+                errors.append("%s: unknown runtime %r (known: %s)" % (var, key, ", ".join(names)))
+
+    unknown("aihost_service_users_runtimes", params["select"])
+    unknown("aihost_service_users_names", params["user_names"])
+    unknown("aihost_service_users_data_dirs", params["data_dirs"])
+    unknown("aihost_service_users_health_ports", params["health_ports"])
+    unknown("aihost_service_users_overrides", params["overrides"])
+    for key, value in params["user_names"].items():
+        if not isinstance(value, str) or not _USER_NAME.match(value):
+            errors.append("aihost_service_users_names: %r for runtime %s is not a valid user name "
+                          "(lower case letters, digits, _ and -, at most 32 characters)" % (value, key))
+    for key, value in params["data_dirs"].items():
+        if not isinstance(value, list) or not all(isinstance(p, str) and p.startswith("/") for p in value):
+            errors.append("aihost_service_users_data_dirs: %s must be a list of absolute paths, got %r" % (key, value))
+    for key, value in params["health_ports"].items():
+        if (not isinstance(value, list)
+                or not all(isinstance(p, int) and not isinstance(p, bool) and 0 < p < 65536 for p in value)):
+            errors.append("aihost_service_users_health_ports: %s must be a list of ports 1-65535, got %r" % (key, value))
+    profiles = params["profiles"]
+    for key in profiles:
+        if not isinstance(profiles[key], dict):
+            errors.append("aihost_service_users_profiles: %s must be a dictionary of directives" % key)
+    patterns = []
+    for pattern in params["gpu_device_patterns"]:
+        try:
+            patterns.append(re.compile(pattern))
+        except re.error as exc:
+            errors.append("aihost_service_users_gpu_device_patterns: %r is not a regular expression (%s)" % (pattern, exc))
+    for family in params["extra_address_families"]:
+        if not re.match(r"^AF_[A-Z0-9]+$", family or ""):
+            errors.append("aihost_service_users_extra_address_families: %r is not an address family name (AF_...)" % family)
+    roots = check_roots(params["allowed_roots"], params["forbidden_trees"], errors)
+    protected = set(os.path.normpath(p) for p in params["protected_dirs"])
+
+    # --- GPU --------------------------------------------------------------------------------
+    gpu = params["gpu"] or {}
+    nodes = [n for n in gpu.get("device_nodes") or [] if isinstance(n, dict) and n.get("path")]
+    allowed_nodes = sorted(set(n["path"] for n in nodes if any(p.search(n["path"]) for p in patterns)))
+    if params["gpu_mode"] == "always":
+        gpu_host = True
+    elif params["gpu_mode"] == "never":
+        gpu_host = False
+    else:
+        gpu_host = bool(gpu.get("present")) or bool(allowed_nodes)
+    nvidia_nodes = [n for n in nodes if n.get("kind") == "nvidia"]
+    has_nvidia = gpu_host and (bool(nvidia_nodes) or any(
+        (g or {}).get("vendor") == "nvidia" for g in gpu.get("gpus") or []))
+    nvidia_group = groups.get(params["nvidia_group"])
+    target_mode = params["nvidia_device_mode"]
+    pending = []
+    if has_nvidia:
+        for node in nvidia_nodes:
+            reasons = []
+            if node.get("mode") != target_mode:
+                reasons.append("mode %s, target %s" % (node.get("mode"), target_mode))
+            if nvidia_group is None or node.get("gid") != nvidia_group["gid"]:
+                reasons.append("group %s, target %s" % (node.get("group"), params["nvidia_group"]))
+            if node.get("uid") not in (0, None):
+                reasons.append("owner %s, target root" % node.get("owner"))
+            if reasons:
+                pending.append({"path": node["path"], "mode": node.get("mode"), "group": node.get("group"),
+                                "reason": "; ".join(reasons)})
+    losing = []
+    if has_nvidia:
+        members = set(nvidia_group["members"]) if nvidia_group else set()
+        for account in sorted(users.values(), key=lambda a: a["uid"]):
+            if account["shell"] in non_login or not (defs["UID_MIN"] <= account["uid"] <= defs["UID_MAX"]):
+                continue
+            if account["name"] in members or (nvidia_group and account["gid"] == nvidia_group["gid"]):
+                continue
+            losing.append(account["name"])
+    gpu_plan = {
+        "host_has_gpu": gpu_host,
+        "device_allow": allowed_nodes if gpu_host else [],
+        "nvidia": has_nvidia,
+        "nvidia_group": params["nvidia_group"],
+        "nvidia_group_gid": nvidia_group["gid"] if nvidia_group else None,
+        "nvidia_device_mode": target_mode,
+        "pending_nodes": pending,
+        "users_losing_access": losing,
+        "groups_missing": [g for g in params["gpu_groups"] if g not in groups] if gpu_host else [],
+        "summary": gpu.get("summary"),
+    }
+    if has_nvidia and params["nvidia_device_files"] and (pending or losing):
+        warnings.append("NVIDIA device nodes will become %s root:%s when the nvidia module is next loaded (reboot)%s: "
+                        "local users outside the %s group then lose GPU access (CUDA, nvidia-smi)%s; add those who need it "
+                        "with: usermod -aG %s USER"
+                        % (target_mode, params["nvidia_group"],
+                           "; today %s" % ", ".join("%s is %s %s" % (n["path"], n["mode"], n["group"]) for n in pending[:4])
+                           if pending else "",
+                           params["nvidia_group"],
+                           " - that is: %s" % ", ".join(losing) if losing else "",
+                           params["nvidia_group"]))
+    if gpu_host and has_nvidia and not any(n["path"].startswith("/dev/nvidia-uvm") for n in nvidia_nodes):
+        warnings.append("no /dev/nvidia-uvm node exists: CUDA creates it through the setuid nvidia-modprobe, which "
+                        "NoNewPrivileges blocks; load nvidia-uvm at boot (modules-load.d) so the node exists")
+
+    # --- Runtimes ---------------------------------------------------------------------------
+    seen_users, claimed_dirs = {}, {}
+    previous_ports = {}
+    for unit, record in ((params["previous_state"] or {}).get("units") or {}).items():
+        if isinstance(record, dict):
+            previous_ports[unit] = [p.get("port") for p in record.get("ports") or []
+                                    if isinstance(p, dict) and isinstance(p.get("port"), int)]
+    runtimes = list(params["runtimes"]) + remembered_runtimes(params["runtimes"], params["previous_state"], host)
+    for runtime in sorted(runtimes, key=lambda r: (r.get("name") or "", [u.get("name") for u in r.get("units") or []])):
+        name = runtime.get("name")
+        if not name:
+            continue
+        if params["select"] and name not in params["select"]:
+            skipped.append({"runtime": name, "reason": "not listed in aihost_service_users_runtimes"})
+            continue
+        units = [u for u in runtime.get("units") or [] if u.get("name") and not u.get("masked")]
+        unit_names = [u["name"] for u in units]
+        if not units:
+            reason = "runs in a container" if runtime.get("containers") else "has no systemd unit"
+            skipped.append({"runtime": name, "reason": reason})
+            continue
+        entry = catalog.get(name, {})
+        where = "runtime %s (%s)" % (name, ", ".join(unit_names))
+        errors_before = len(errors)
+
+        # Who runs it now.
+        run_as = sorted(set([u for u in runtime.get("run_as") or [] if u] + [u.get("user") or "root" for u in units]))
+        movers = [u for u in run_as if u == "root" or (u in users and account_problem(users[u], defs, non_login))]
+
+        # Service user: configured, else the unit's current system user, else the catalog name.
+        user = params["user_names"].get(name)
+        if not user:
+            current = [u.get("user") for u in units if u.get("user") and u.get("user") != "root"]
+            if len(set(current)) == 1 and current[0] in users and not account_problem(users[current[0]], defs, non_login):
+                user = current[0]
+            else:
+                user = name
+        if not _USER_NAME.match(user):
+            errors.append("%s: service user name %r is not a valid user name; set aihost_service_users_names.%s"
+                          % (where, user, name))
+            continue
+        if user in seen_users and seen_users[user] != name:
+            errors.append("aihost_service_users_names: user %r would serve both %s and %s; each runtime needs its own"
+                          % (user, seen_users[user], name))
+        seen_users[user] = name
+        account = users.get(user)
+        group_name = user
+        group_exists = group_name in groups
+        if account:
+            problem = account_problem(account, defs, non_login)
+            if problem:
+                errors.append("aihost_service_users_names: user %r for %s %s; refusing to run a service as it "
+                              "(choose another name)" % (user, where, problem))
+                continue
+            primary = [g for g in groups.values() if g["gid"] == account["gid"]]
+            group_name = primary[0]["name"] if primary else str(account["gid"])
+            group_exists = True
+            action = "adopt"
+        else:
+            action = "create"
+            if group_exists:
+                problem = group_problem(groups[group_name], defs)
+                if problem:
+                    errors.append("aihost_service_users_names: group %r for %s %s; choose another user name"
+                                  % (group_name, where, problem))
+                    continue
+
+        # Data directories: configured ones replace detection.
+        homes = set()
+        for previous in movers:
+            if previous in users and users[previous]["home"] not in ("", "/"):
+                homes.add(os.path.normpath(users[previous]["home"]))
+        configured = name in params["data_dirs"]
+        candidates = params["data_dirs"].get(name) or [] if configured else runtime.get("data_paths") or []
+        var = "aihost_service_users_data_dirs.%s" % name if configured else "detected data path of %s" % where
+        data_dirs, missing, left_behind = [], [], []
+        program_paths = set()
+        for process in runtime.get("processes") or []:
+            for path in [process.get("exe")] + list((process.get("cmdline") or [])[:2]):
+                if path and path.startswith("/"):
+                    program_paths.add(os.path.normpath(path))
+        for unit in units:
+            argv = unit.get("exec_start") or []
+            if argv and argv[0].startswith("/"):
+                program_paths.add(os.path.normpath(argv[0]))
+        for raw in candidates:
+            if not isinstance(raw, str) or not raw.startswith("/"):
+                continue
+            kind = host.kind(raw)
+            real = host.realpath(raw)
+            if kind == "file":
+                real = os.path.dirname(real)
+            elif kind is None:
+                if not configured:
+                    continue
+                missing.append(os.path.normpath(raw))
+            if not configured and any(is_under(real, home) for home in homes):
+                left_behind.append(real)
+                continue
+            if (real in protected or any(is_under(real, tree) for tree in params["forbidden_trees"])
+                    or not any(is_under(real, root) for root in roots)):
+                errors.append("%s: %s%s is outside the allowed roots (%s) or a system directory; "
+                              "list the runtime's real data directories in aihost_service_users_data_dirs.%s "
+                              "or extend aihost_service_users_allowed_roots"
+                              % (var, raw, "" if real == raw else " (resolves to %s)" % real, ", ".join(roots), name))
+                continue
+            inside = sorted(p for p in program_paths if is_under(p, real))
+            if inside:
+                errors.append("%s: %s contains the runtime's program (%s); giving the service write access to its own "
+                              "code defeats the sandbox: list only its data directories in aihost_service_users_data_dirs.%s"
+                              % (var, real, ", ".join(inside), name))
+                continue
+            data_dirs.append(real)
+        # Keep the outermost directories only.
+        data_dirs = sorted(set(data_dirs))
+        data_dirs = [d for d in data_dirs if not any(d != o and is_under(d, o) for o in data_dirs)]
+        for d in data_dirs:
+            for other_dir, other in claimed_dirs.items():
+                if other != name and (is_under(d, other_dir) or is_under(other_dir, d)):
+                    errors.append("data directory %s of %s overlaps %s of %s: each runtime needs its own" % (d, name, other_dir, other))
+            claimed_dirs[d] = name
+        if left_behind:
+            warnings.append("%s: %s stay in the home of %s and are not migrated; the service user %s starts with its own "
+                            "home%s" % (where, ", ".join(sorted(set(left_behind))), "/".join(movers), user,
+                                        " (%s)" % data_dirs[0] if data_dirs else ""))
+        if not data_dirs:
+            warnings.append("%s has no data directory: it can write only to its private /tmp; list its directories in "
+                            "aihost_service_users_data_dirs.%s if it keeps state" % (where, name))
+
+        # Directives.
+        profile = runtime.get("sandbox_profile") or entry.get("sandbox_profile") or "default"
+        if profile not in profiles:
+            errors.append("%s: sandbox profile %r from the catalog is not defined in aihost_service_users_profiles (defined: %s)"
+                          % (where, profile, ", ".join(sorted(profiles))))
+            continue
+        directives = base_directives(user, group_name, data_dirs, gpu_host, gpu_plan["device_allow"],
+                                     params["private_users"], params["ip_address_allow"],
+                                     params["extra_address_families"])
+        directives = apply_changes(directives, profiles.get(profile), "aihost_service_users_profiles.%s" % profile, errors)
+        directives = apply_changes(directives, params["overrides"].get(name), "aihost_service_users_overrides.%s" % name,
+                                   errors)
+        if len(errors) > errors_before:
+            continue
+        services.append({
+            "runtime": name,
+            "display_name": runtime.get("display_name") or entry.get("display_name") or name,
+            "units": unit_names,
+            "user": user,
+            "group": group_name,
+            "user_action": action,
+            "group_exists": group_exists,
+            "uid": account["uid"] if account else None,
+            "home": data_dirs[0] if data_dirs else "/nonexistent",
+            "previous_run_as": run_as,
+            "moves": bool(movers),
+            "remembered": bool(runtime.get("remembered")),
+            "data_dirs": data_dirs,
+            "missing_data_dirs": sorted(set(missing)),
+            "left_behind": sorted(set(left_behind)),
+            "profile": profile,
+            "directives": directives,
+            "dropin": render_dropin(name, profile, directives),
+            "health": health_targets(runtime, unit_names, params["listeners"], params["health_ports"].get(name),
+                                     previous_ports),
+        })
+    units_seen = {}
+    for service in services:
+        for unit in service["units"]:
+            if unit in units_seen:
+                errors.append("unit %s belongs to both %s and %s" % (unit, units_seen[unit], service["runtime"]))
+            units_seen[unit] = service["runtime"]
+    for name in params["select"]:
+        if name in catalog and name not in [s["runtime"] for s in services] \
+                and name not in [s["runtime"] for s in skipped if s["reason"] != "not listed in aihost_service_users_runtimes"]:
+            warnings.append("aihost_service_users_runtimes lists %s, but it was not detected on this host" % name)
+    return {"services": services, "skipped": skipped, "gpu": gpu_plan, "login_defs": defs,
+            "warnings": warnings, "errors": errors}
+
+
+# --------------------------------------------------------------------------------------------
+# systemd-analyze security
+# --------------------------------------------------------------------------------------------
+_OVERALL = re.compile(r"Overall exposure level for (\S+):\s+([0-9]+(?:\.[0-9]+)?)\s+([A-Z]+)")
+# A failing check: a cross ("\u2717" in UTF-8 locales, "-" in the C locale), then name, description
+# and the exposure it adds; passing checks start with a tick ("+" in C) and carry no number.
+_FAILING = re.compile(r"^(?:\u2717|-)\s+(\S+)\s+(.*?)\s+([0-9]+\.[0-9]+)\s*$")
+
+
+def parse_security(text):
+    """Return {score, rating, failing} from `systemd-analyze security UNIT` output, or None."""
+    match = _OVERALL.search(text)
+    if not match:
+        return None
+    failing = []
+    for line in text.splitlines():
+        hit = _FAILING.match(line)
+        if hit:
+            failing.append({"name": hit.group(1), "description": hit.group(2), "exposure": float(hit.group(3))})
+    return {"score": float(match.group(2)), "rating": match.group(3), "failing": failing}
+
+
+# --------------------------------------------------------------------------------------------
+# Data trees
+# --------------------------------------------------------------------------------------------
+def capped_mode(current, maximum, minimum):
+    """Permission bits after capping at ``maximum``; ``minimum`` bits are always set."""
+    return (stat.S_IMODE(current) & maximum) | minimum
+
+
+def file_cap(name, file_mode, private_mode, patterns):
+    """(highest mode, is private) of a file called ``name``."""
+    if any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns):
+        return private_mode, True
+    return file_mode, False
