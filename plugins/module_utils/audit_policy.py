@@ -1,0 +1,530 @@
+# -*- coding: utf-8 -*-
+# Copyright: aihost.hardening maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Audit policy evaluation: facts + host checks + allowed exposures + advisories -> findings.
+
+Pure functions, standard library only: the audit role calls them on the controller through the
+``aihost.hardening.audit_*`` filters, and unit tests call them with fixture dictionaries.
+Nothing here reads or changes a host.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+SEVERITY_RANK = dict((name, len(SEVERITIES) - index) for index, name in enumerate(SEVERITIES))
+SCOPE_RANK = {"loopback": 0, "specific": 1, "all": 2}
+REPORT_SCHEMA_VERSION = 2
+
+# The rule catalogue. IDs are stable: never renumber, retire an ID instead of reusing it.
+RULES = {
+    "AIH-EXP-001": {
+        "severity": "medium",
+        "title": "Listener beyond loopback without a policy entry",
+        "remediation": "Bind the service to 127.0.0.1/::1, stop it, or add an entry with a reason to "
+                       "aihost_audit_allowed_exposures (and open it only to the listed sources).",
+    },
+    "AIH-EXP-002": {
+        "severity": "high",
+        "title": "AI runtime listening beyond loopback",
+        "remediation": "Bind the runtime to loopback (the aihost.hardening.loopback role sets its bind knob) "
+                       "and publish it through an authenticating reverse proxy, or justify it in "
+                       "aihost_audit_allowed_exposures.",
+    },
+    "AIH-EXP-003": {
+        "severity": "critical",
+        "title": "AI runtime with authentication off reachable beyond loopback",
+        "remediation": "Turn authentication on (API key, token, password) or bind the runtime to loopback. "
+                       "A policy entry does not waive this finding: a reason does not add authentication.",
+    },
+    "AIH-EXP-004": {
+        "severity": "high",
+        "title": "Container port published on all addresses",
+        "remediation": "Publish the port on 127.0.0.1 (-p 127.0.0.1:PORT:PORT); Docker and Podman insert "
+                       "their own NAT rules ahead of host firewalls, so a 0.0.0.0 publish bypasses them.",
+    },
+    "AIH-ADV-001": {
+        "severity": "high",
+        "title": "AI runtime version affected by a known advisory",
+        "remediation": "Upgrade the runtime to at least the fixed version (the aihost.hardening.updates role "
+                       "can do it with a health check and rollback).",
+    },
+    "AIH-ADV-002": {
+        "severity": "high",
+        "title": "NVIDIA Container Toolkit older than a security fix",
+        "remediation": "Upgrade nvidia-container-toolkit (and libnvidia-container) to at least the fixed version.",
+    },
+    "AIH-ADV-003": {
+        "severity": "high",
+        "title": "NVIDIA GPU driver older than the latest security fix of its branch",
+        "remediation": "Upgrade the driver to at least the fixed release of its branch, or move to a branch "
+                       "that still receives security fixes.",
+    },
+    "AIH-CFG-001": {
+        "severity": "medium",
+        "title": "NVIDIA device nodes writable by every user",
+        "remediation": "Load nvidia with NVreg_DeviceFileMode=0660 and NVreg_DeviceFileGID=<gpu group> and "
+                       "add only the service users to that group.",
+    },
+    "AIH-CFG-002": {
+        "severity": "medium",
+        "title": "AI runtime running as root",
+        "remediation": "Run the runtime as a dedicated unprivileged user (the aihost.hardening.service_users "
+                       "role creates one with a sandboxed unit).",
+    },
+    "AIH-CFG-003": {
+        "severity": "high",
+        "title": "Risky flag on an AI runtime",
+        "remediation": "Remove the flag or variable from the runtime's command line, unit or environment.",
+    },
+    "AIH-CFG-004": {
+        "severity": "high",
+        "title": "No active host firewall",
+        "remediation": "Enable a deny-by-default inbound firewall (the aihost.hardening.firewall role).",
+    },
+    "AIH-CFG-005": {
+        "severity": "medium",
+        "title": "No automatic security updates",
+        "remediation": "Install and enable unattended-upgrades (Debian/Ubuntu) or dnf-automatic "
+                       "(RHEL family) for security updates.",
+    },
+    "AIH-CFG-006": {
+        "severity": "high",
+        "title": "Model or data directory writable by other users",
+        "remediation": "Remove write permission for others (chmod o-w); the aihost.hardening.model_integrity "
+                       "role makes model stores read-only to the service.",
+    },
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Versions
+
+def _version_key(text):
+    """Split a version into comparable parts without external libraries.
+
+    Digits compare as numbers, words as text; a pre-release tag (rc, a, b, dev, alpha, beta) sorts
+    before the release (0.5.0rc1 < 0.5.0). A leading ``v`` and a build suffix after ``+`` are dropped.
+    """
+    text = str(text).strip().lower()
+    if text.startswith("v"):
+        text = text[1:]
+    text = text.split("+", 1)[0]
+    parts = []
+    for token in re.findall(r"\d+|[a-z]+", text):
+        if token.isdigit():
+            parts.append((2, int(token), ""))
+        elif token in ("dev", "a", "alpha", "b", "beta", "rc", "pre", "preview"):
+            parts.append((0, 0, token))
+        else:
+            parts.append((1, 0, token))
+    # Pad with "release" markers so 1.2 == 1.2.0 and 1.2 > 1.2rc1.
+    while len(parts) < 4:
+        parts.append((1, 0, ""))
+    return parts
+
+
+def compare_versions(left, right):
+    """Return -1, 0 or 1 like cmp(left, right)."""
+    a, b = _version_key(left), _version_key(right)
+    width = max(len(a), len(b))
+    a = a + [(1, 0, "")] * (width - len(a))
+    b = b + [(1, 0, "")] * (width - len(b))
+    return (a > b) - (a < b)
+
+
+def version_in_range(version, affected=None, fixed=None, introduced=None):
+    """True when VERSION is affected.
+
+    ``fixed``: first version without the flaw (affected when version < fixed).
+    ``introduced``: first affected version (default: every version before ``fixed``).
+    ``affected``: an explicit upper bound string ``"<=X"`` or ``"<X"`` used when no fix is known.
+    """
+    if version is None or str(version).strip() == "":
+        return False
+    if introduced is not None and compare_versions(version, introduced) < 0:
+        return False
+    if fixed is not None:
+        return compare_versions(version, fixed) < 0
+    if affected:
+        text = str(affected).strip()
+        if text.startswith("<="):
+            return compare_versions(version, text[2:].strip()) <= 0
+        if text.startswith("<"):
+            return compare_versions(version, text[1:].strip()) < 0
+        return compare_versions(version, text) == 0
+    return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Host checks (the text a read-only shell task collected; parsed here so tests feed fixtures)
+
+def parse_host_checks(text):
+    """Parse the sectioned output of the role's host_checks.sh into a dictionary.
+
+    Sections start with ``@@name``; the lines up to the next marker are its body.
+    """
+    sections = {}
+    current = None
+    for line in (text or "").splitlines():
+        if line.startswith("@@"):
+            current = line[2:].strip()
+            sections.setdefault(current, [])
+        elif current is not None:
+            sections[current].append(line)
+
+    def body(name):
+        return sections.get(name, [])
+
+    def first(name):
+        lines = [item.strip() for item in body(name) if item.strip()]
+        return lines[0] if lines else ""
+
+    ruleset = "\n".join(body("nft_ruleset"))
+    nft_filtering = _nft_filters_input(ruleset)
+    firewalld = first("firewalld") == "active"
+    ufw = any(line.strip().lower().startswith("status: active") for line in body("ufw"))
+    iptables_policy_drop = any(re.match(r"^-P INPUT (DROP|REJECT)", line) for line in body("iptables"))
+    iptables_rules = any(re.match(r"^-A INPUT .*-j (DROP|REJECT)", line) for line in body("iptables"))
+    firewall_active = bool(nft_filtering or firewalld or ufw or iptables_policy_drop or iptables_rules)
+    firewall_evidence = []
+    if nft_filtering:
+        firewall_evidence.append("nftables input chain drops or rejects")
+    if firewalld:
+        firewall_evidence.append("firewalld is active")
+    if ufw:
+        firewall_evidence.append("ufw is active")
+    if iptables_policy_drop or iptables_rules:
+        firewall_evidence.append("iptables INPUT drops or rejects")
+    if not firewall_evidence:
+        firewall_evidence.append("no nftables input chain that drops, firewalld inactive, ufw inactive or "
+                                 "missing, no iptables INPUT drop")
+
+    periodic = {}
+    for line in body("apt_periodic"):
+        match = re.match(r'^APT::Periodic::([A-Za-z-]+)\s+"([^"]*)";', line.strip())
+        if match:
+            periodic[match.group(1)] = match.group(2)
+    unattended_installed = first("unattended_upgrades") == "present"
+    apt_auto = (unattended_installed and periodic.get("Unattended-Upgrade", "0") not in ("0", "")
+                and periodic.get("Enable", "1") != "0")
+    dnf_timers = [line.split()[0] for line in body("dnf_timers") if line.strip().endswith(" enabled")]
+    updates_evidence = []
+    if apt_auto:
+        updates_evidence.append('unattended-upgrades installed, APT::Periodic::Unattended-Upgrade "%s"'
+                                % periodic.get("Unattended-Upgrade"))
+    if dnf_timers:
+        updates_evidence.append("enabled: %s" % ", ".join(dnf_timers))
+    if not updates_evidence:
+        updates_evidence.append("unattended-upgrades %s, APT::Periodic::Unattended-Upgrade %r, no enabled "
+                                "dnf-automatic timer" % ("installed" if unattended_installed else "not installed",
+                                                         periodic.get("Unattended-Upgrade")))
+
+    paths = []
+    for line in body("data_paths"):
+        fields = line.split("|", 3)
+        if len(fields) == 4 and re.match(r"^[0-7]{1,4}$", fields[0]):
+            paths.append({"mode": "%04o" % int(fields[0], 8), "owner": fields[1], "group": fields[2],
+                          "path": fields[3]})
+
+    return {
+        "firewall": {"active": firewall_active, "evidence": "; ".join(firewall_evidence),
+                     "nftables_tables": [line.strip() for line in ruleset.splitlines() if line.startswith("table ")],
+                     "firewalld_active": firewalld, "ufw_active": ufw},
+        "automatic_updates": {"configured": bool(apt_auto or dnf_timers), "evidence": "; ".join(updates_evidence),
+                              "apt_periodic": periodic, "dnf_timers": dnf_timers},
+        "data_path_modes": paths,
+        "packages": [dict(zip(("manager", "name", "version"), line.split("|", 2)))
+                     for line in body("packages") if line.count("|") == 2],
+    }
+
+
+def _nft_filters_input(ruleset):
+    """True when an nftables chain hooked on input drops by policy or has a drop/reject rule."""
+    chain = None
+    for raw in ruleset.splitlines():
+        line = raw.strip()
+        if line.startswith("chain "):
+            chain = {"input": False}
+        elif chain is not None:
+            if re.search(r"\bhook input\b", line):
+                chain["input"] = True
+                if re.search(r"\bpolicy drop\b", line):
+                    return True
+            elif chain["input"] and re.search(r"\b(drop|reject)\b", line):
+                return True
+            elif line == "}":
+                chain = None
+    return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Policy matching
+
+def _entry_matches(entry, proto, port, scope, process, runtime):
+    if int(entry.get("port")) != int(port) or str(entry.get("proto") or "tcp").lower() != proto:
+        return False
+    if entry.get("runtime") and entry.get("runtime") != runtime:
+        return False
+    if entry.get("process") and entry.get("process") != process:
+        return False
+    return True
+
+
+def match_policy(policy, proto, port, scope, process=None, runtime=None):
+    """Return (entry, problem): the covering entry, or None and why none covers it."""
+    candidates = [entry for entry in policy or [] if _entry_matches(entry, proto, port, scope, process, runtime)]
+    for entry in candidates:
+        if SCOPE_RANK.get(scope, 2) <= SCOPE_RANK.get(entry.get("scope") or "all", 2):
+            return entry, None
+    if candidates:
+        return None, "the policy allows scope %s only" % candidates[0].get("scope")
+    return None, "no entry in aihost_audit_allowed_exposures"
+
+
+# ---------------------------------------------------------------------------------------------
+# Findings
+
+def _finding(rule_id, subject, evidence, severity=None, title=None, remediation=None, **extra):
+    rule = RULES[rule_id]
+    finding = {
+        "id": rule_id,
+        "severity": severity or rule["severity"],
+        "title": title or rule["title"],
+        "subject": subject,
+        "evidence": evidence,
+        "remediation": remediation or rule["remediation"],
+    }
+    finding.update(extra)
+    return finding
+
+
+def _instance(runtime):
+    """Name one runtime instance: its unit, its container or its first process."""
+    for unit in runtime.get("units") or []:
+        if unit.get("name"):
+            return "%s (%s)" % (runtime.get("name"), unit["name"])
+    for container in runtime.get("containers") or []:
+        if container.get("name") or container.get("id"):
+            return "%s (container %s)" % (runtime.get("name"), container.get("name") or container.get("id"))
+    for process in runtime.get("processes") or []:
+        if process.get("pid") is not None:
+            return "%s (pid %s)" % (runtime.get("name"), process["pid"])
+    return runtime.get("name")
+
+
+def _is_all_addresses(host_ip):
+    return str(host_ip or "") in ("", "0.0.0.0", "::", "[::]", "*")
+
+
+def evaluate(runtime_facts, gpu_facts, host_checks, policy, advisories):
+    """Return the sorted list of findings for one host.
+
+    ``policy``: allowed exposures, already validated and normalised (normalize_exposures).
+    ``advisories``: the parsed advisories data file (see roles/audit/files/advisories.yml).
+    """
+    runtime_facts = runtime_facts or {}
+    gpu_facts = gpu_facts or {}
+    host_checks = host_checks or {}
+    advisories = advisories or {}
+    findings = []
+    runtimes = runtime_facts.get("runtimes") or []
+    names = dict((rt.get("name"), rt.get("display_name") or rt.get("name")) for rt in runtimes)
+
+    # Exposure: every host socket beyond loopback, once per (proto, port, address).
+    seen = set()
+    for listener in runtime_facts.get("listeners") or []:
+        scope = listener.get("scope")
+        if scope == "loopback" or scope is None:
+            continue
+        proto = listener.get("protocol") or "tcp"
+        port = listener.get("port")
+        key = (proto, port, listener.get("address"))
+        if key in seen:
+            continue
+        seen.add(key)
+        runtime = listener.get("runtime")
+        process = listener.get("process")
+        entry, problem = match_policy(policy, proto, port, scope, process, runtime)
+        if entry is not None:
+            continue
+        who = names.get(runtime) or process or "unknown process"
+        evidence = "%s %s:%s (scope %s) owned by %s: %s" % (
+            proto, listener.get("address"), port, scope, who, problem)
+        if listener.get("container"):
+            evidence += " (container %s)" % (listener["container"].get("name") or listener["container"].get("id"))
+        rule = "AIH-EXP-002" if runtime else "AIH-EXP-001"
+        findings.append(_finding(rule, "%s/%s" % (port, proto), evidence, port=port, protocol=proto,
+                                 runtime=runtime, process=process))
+
+    # Container ports published on every address: they bypass the host firewall.
+    published_seen = set()
+    for runtime in runtimes:
+        for container in runtime.get("containers") or []:
+            for pub in container.get("published") or []:
+                if not _is_all_addresses(pub.get("host_ip")):
+                    continue
+                proto = pub.get("protocol") or "tcp"
+                port = pub.get("host_port")
+                key = (proto, port)
+                if key in published_seen:
+                    continue
+                published_seen.add(key)
+                entry, problem = match_policy(policy, proto, port, "all", None, runtime.get("name"))
+                if entry is not None:
+                    continue
+                findings.append(_finding(
+                    "AIH-EXP-004", "%s/%s" % (port, proto),
+                    "%s container %s publishes %s:%s -> %s: %s" % (
+                        container.get("engine") or "container", container.get("name") or container.get("id"),
+                        pub.get("host_ip") or "0.0.0.0", port, pub.get("container_port"), problem),
+                    port=port, protocol=proto, runtime=runtime.get("name")))
+    for listener in runtime_facts.get("listeners") or []:
+        if listener.get("container") and listener.get("scope") == "all" and not listener.get("runtime"):
+            proto = listener.get("protocol") or "tcp"
+            key = (proto, listener.get("port"))
+            if key in published_seen or (listener.get("process") or "") not in (
+                    "docker-proxy", "rootlessport", "conmon", "pasta", "slirp4netns"):
+                continue
+            published_seen.add(key)
+            entry, problem = match_policy(policy, proto, listener.get("port"), "all", listener.get("process"), None)
+            if entry is None:
+                findings.append(_finding(
+                    "AIH-EXP-004", "%s/%s" % (listener.get("port"), proto),
+                    "%s publishes container %s on %s:%s: %s" % (
+                        listener.get("process"), listener["container"].get("name") or listener["container"].get("id"),
+                        listener.get("address"), listener.get("port"), problem),
+                    port=listener.get("port"), protocol=proto))
+
+    # Runtime-level findings.
+    runtime_advisories = advisories.get("runtimes") or {}
+    for runtime in runtimes:
+        name = runtime.get("name")
+        instance = _instance(runtime)
+        display = (runtime.get("display_name") or name) + instance[len(name or ""):]
+        exposure = runtime.get("exposure")
+        auth = runtime.get("auth") or {}
+        if exposure in ("all", "specific") and auth.get("enabled") is False:
+            wide = [item for item in runtime.get("listen") or [] if item.get("scope") in ("all", "specific")]
+            where = ", ".join("%s:%s" % (item.get("address"), item.get("port")) for item in wide) or "published ports"
+            findings.append(_finding(
+                "AIH-EXP-003", instance, "%s reachable on %s with authentication off (%s)" % (
+                    display, where, auth.get("evidence") or "no evidence"), runtime=name))
+        for advisory in runtime_advisories.get(name) or []:
+            if version_in_range(runtime.get("version"), advisory.get("affected"), advisory.get("fixed"),
+                                advisory.get("introduced")):
+                fix = ("fixed in %s" % advisory["fixed"]) if advisory.get("fixed") else "no fixed version listed"
+                findings.append(_finding(
+                    "AIH-ADV-001", "%s %s" % (instance, advisory.get("id")),
+                    "%s %s (from %s) is affected by %s: %s; %s" % (
+                        display, runtime.get("version"), runtime.get("version_source") or "unknown source",
+                        advisory.get("id"), advisory.get("summary") or "", fix),
+                    severity=advisory.get("severity"), runtime=name, advisory=advisory.get("id"),
+                    version=runtime.get("version"), fixed=advisory.get("fixed")))
+        root_users = [user for user in runtime.get("run_as") or [] if user == "root"]
+        if root_users and (runtime.get("processes") or runtime.get("units") or runtime.get("containers")):
+            findings.append(_finding("AIH-CFG-002", instance, "%s runs as root" % display, runtime=name))
+        for flag in runtime.get("risky_flags") or []:
+            findings.append(_finding(
+                "AIH-CFG-003", "%s %s" % (instance, flag.get("flag")),
+                "%s: %s%s (%s): %s" % (display, flag.get("flag"),
+                                       "=%s" % flag["value"] if flag.get("value") not in (None, "") else "",
+                                       flag.get("source") or "cmdline", flag.get("reason") or ""),
+                runtime=name, flag=flag.get("flag")))
+
+    # World-writable data paths (modes stat'ed by the host checks).
+    runtime_paths = {}
+    for runtime in runtimes:
+        for path in runtime.get("data_paths") or []:
+            runtime_paths.setdefault(path, runtime.get("name"))
+    for item in host_checks.get("data_path_modes") or []:
+        mode = int(item.get("mode") or "0", 8)
+        sticky = bool(mode & 0o1000)
+        if mode & 0o002 and not sticky:
+            findings.append(_finding(
+                "AIH-CFG-006", item.get("path"),
+                "%s is mode %s (owner %s, group %s): every local user can write or replace models" % (
+                    item.get("path"), item.get("mode"), item.get("owner"), item.get("group")),
+                runtime=runtime_paths.get(item.get("path"))))
+
+    # GPU stack.
+    nvidia = gpu_facts.get("nvidia") or {}
+    toolkit = gpu_facts.get("container_toolkit") or {}
+    if toolkit.get("version"):
+        for advisory in advisories.get("nvidia_container_toolkit") or []:
+            if version_in_range(toolkit["version"], advisory.get("affected"), advisory.get("fixed"),
+                                advisory.get("introduced")):
+                findings.append(_finding(
+                    "AIH-ADV-002", "nvidia-container-toolkit %s" % advisory.get("id"),
+                    "NVIDIA Container Toolkit %s is affected by %s (%s); fixed in %s" % (
+                        toolkit["version"], advisory.get("id"), advisory.get("summary") or "", advisory.get("fixed")),
+                    severity=advisory.get("severity"), advisory=advisory.get("id"),
+                    version=toolkit["version"], fixed=advisory.get("fixed")))
+    driver = nvidia.get("driver_version")
+    if driver:
+        finding = _driver_finding(driver, nvidia.get("driver_branch"), advisories.get("nvidia_driver") or {})
+        if finding:
+            findings.append(finding)
+    world = [node for node in gpu_facts.get("device_nodes") or []
+             if str(node.get("path", "")).startswith("/dev/nvidia") and _world_writable(node.get("mode"))]
+    if world:
+        findings.append(_finding(
+            "AIH-CFG-001", "/dev/nvidia*",
+            "world-writable: %s" % ", ".join("%s (%s)" % (node.get("path"), node.get("mode")) for node in world)))
+
+    # Host configuration.
+    firewall = host_checks.get("firewall")
+    if firewall is not None and not firewall.get("active"):
+        findings.append(_finding("AIH-CFG-004", "firewall", firewall.get("evidence")))
+    updates = host_checks.get("automatic_updates")
+    if updates is not None and not updates.get("configured"):
+        findings.append(_finding("AIH-CFG-005", "updates", updates.get("evidence")))
+
+    findings.sort(key=lambda item: (-SEVERITY_RANK.get(item["severity"], 0), item["id"], str(item["subject"])))
+    return findings
+
+
+def _world_writable(mode):
+    try:
+        return bool(int(str(mode), 8) & 0o002)
+    except ValueError:
+        return False
+
+
+def _driver_finding(version, branch, driver_data):
+    """AIH-ADV-003 for a driver older than the latest fixed release of its branch (or an unlisted old branch)."""
+    branch = str(branch or str(version).split(".")[0])
+    fixed_by_branch = driver_data.get("branches") or {}
+    bulletin = driver_data.get("latest_bulletin") or "the data file"
+    fixed = fixed_by_branch.get(branch) or fixed_by_branch.get("R%s" % branch)
+    if fixed:
+        if compare_versions(version, fixed) < 0:
+            return _finding("AIH-ADV-003", "nvidia-driver %s" % version,
+                            "driver %s (branch R%s) is older than %s, the latest fixed release of that branch (%s)"
+                            % (version, branch, fixed, bulletin), version=version, fixed=fixed)
+        return None
+    newest_listed = max((int(re.sub(r"\D", "", key) or 0) for key in fixed_by_branch), default=0)
+    if fixed_by_branch and int(re.sub(r"\D", "", branch) or 0) < newest_listed:
+        return _finding("AIH-ADV-003", "nvidia-driver %s" % version,
+                        "driver %s is on branch R%s, which receives no fixes in %s (fixed branches: %s)" % (
+                            version, branch, bulletin, ", ".join(sorted(str(key) for key in fixed_by_branch))),
+                        version=version)
+    return None
+
+
+def severity_at_or_above(findings, threshold):
+    """Findings whose severity is at or above THRESHOLD ('none' -> none)."""
+    if threshold in (None, "", "none"):
+        return []
+    limit = SEVERITY_RANK[threshold]
+    return [item for item in findings or [] if SEVERITY_RANK.get(item.get("severity"), 0) >= limit]
+
+
+def severity_counts(findings):
+    counts = dict((name, 0) for name in SEVERITIES)
+    for item in findings or []:
+        counts[item.get("severity")] = counts.get(item.get("severity"), 0) + 1
+    return counts

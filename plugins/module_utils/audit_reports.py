@@ -1,0 +1,255 @@
+# -*- coding: utf-8 -*-
+# Copyright: aihost.hardening maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Audit report formats: Markdown, SARIF 2.1.0 and JUnit XML, per host and for the fleet.
+
+Pure functions over the JSON report (a dictionary), standard library only; the audit role calls
+them on the controller through filters, unit tests call them directly.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+from xml.sax.saxutils import escape, quoteattr
+
+from ansible_collections.aihost.hardening.plugins.module_utils.audit_policy import (
+    RULES, SEVERITIES, severity_at_or_above, severity_counts)
+
+TOOL_NAME = "aihost.hardening.audit"
+TOOL_URI = "https://example.invalid/aihost/hardening/roles/audit"
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SARIF_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
+# GitHub code scanning reads properties.security-severity (CVSS-like, 0.0-10.0).
+SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "0.0"}
+
+
+def _hosts(report_or_fleet):
+    """A host report, or a fleet report with ``hosts`` (list of host reports) -> list of host reports."""
+    if "hosts" in report_or_fleet:
+        return list(report_or_fleet["hosts"])
+    return [report_or_fleet]
+
+
+def fleet_report(host_reports, fail_on, timestamp):
+    """Combine host reports into the fleet report (same schema version)."""
+    hosts = sorted(host_reports or [], key=lambda item: item["host"]["name"])
+    findings = [item for report in hosts for item in report.get("findings") or []]
+    return {
+        "schema_version": hosts[0]["schema_version"] if hosts else 2,
+        "generator": TOOL_NAME,
+        "kind": "fleet",
+        "timestamp": timestamp,
+        "fail_on": fail_on,
+        "summary": {
+            "hosts": len(hosts),
+            "hosts_failing": sum(1 for report in hosts if report["summary"]["failing"] > 0),
+            "counts": severity_counts(findings),
+            "failing": len(severity_at_or_above(findings, fail_on)),
+        },
+        "hosts": hosts,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Markdown
+
+def _md(text):
+    return str("" if text is None else text).replace("|", "\\|").replace("\n", " ")
+
+
+def _counts_line(counts):
+    return ", ".join("%s %d" % (name, counts.get(name, 0)) for name in SEVERITIES)
+
+
+def _host_markdown(report, level="#"):
+    host = report["host"]
+    summary = report["summary"]
+    lines = [
+        "%s Audit of %s" % (level, host["name"]),
+        "",
+        "- Generated: %s by %s (report schema %s)" % (report["timestamp"], TOOL_NAME, report["schema_version"]),
+        "- Host: %s, %s, kernel %s" % (host.get("hostname") or host["name"], host.get("os") or "unknown OS",
+                                         host.get("kernel") or "unknown"),
+        "- Findings: %s" % _counts_line(summary["counts"]),
+        "- Gate: fail on `%s` and above: %d finding(s) at or above it" % (report["fail_on"], summary["failing"]),
+        "",
+    ]
+    findings = report.get("findings") or []
+    lines += ["%s# Findings" % level, ""]
+    if findings:
+        lines += ["| ID | Severity | Subject | Title | Evidence | Remediation |",
+                  "|---|---|---|---|---|---|"]
+        for item in findings:
+            lines.append("| %s | %s | %s | %s | %s | %s |" % (
+                item["id"], item["severity"], _md(item["subject"]), _md(item["title"]), _md(item["evidence"]),
+                _md(item["remediation"])))
+    else:
+        lines.append("No findings.")
+    checkpoint = report.get("checkpoint") or {}
+    lines += ["", "%s# Listeners observed" % level, ""]
+    listeners = checkpoint.get("listeners") or []
+    if listeners:
+        lines += ["| Proto | Address | Port | Scope | Process | User | Runtime | Allowed by |", "|---|---|---|---|---|---|---|---|"]
+        for item in listeners:
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % tuple(_md(value) for value in (
+                item.get("protocol"), item.get("address"), item.get("port"), item.get("scope"),
+                item.get("process") or "-", item.get("user") or "-", item.get("runtime") or "-",
+                item.get("allowed_by") or "-")))
+    else:
+        lines.append("None.")
+    lines += ["", "%s# Runtimes" % level, ""]
+    runtimes = checkpoint.get("runtimes") or []
+    if runtimes:
+        lines += ["| Runtime | Version | Exposure | Auth | Run as | Data paths |", "|---|---|---|---|---|---|"]
+        for item in runtimes:
+            auth = item.get("auth_enabled")
+            lines.append("| %s | %s | %s | %s | %s | %s |" % (
+                _md(item.get("name")), _md(item.get("version") or "unknown"), _md(item.get("exposure")),
+                "on" if auth else ("off" if auth is False else "unknown"), _md(", ".join(item.get("run_as") or [])),
+                _md(", ".join(item.get("data_paths") or []) or "-")))
+    else:
+        lines.append("None.")
+    packages = checkpoint.get("packages") or []
+    lines += ["", "%s# Package versions" % level, ""]
+    if packages:
+        lines += ["| Manager | Package | Version |", "|---|---|---|"]
+        for item in packages:
+            lines.append("| %s | %s | %s |" % (_md(item.get("manager")), _md(item.get("name")), _md(item.get("version"))))
+    else:
+        lines.append("None recorded.")
+    return lines
+
+
+def to_markdown(report_or_fleet):
+    """Markdown for one host report or a fleet report."""
+    if "hosts" not in report_or_fleet:
+        return "\n".join(_host_markdown(report_or_fleet)) + "\n"
+    fleet = report_or_fleet
+    lines = [
+        "# Fleet audit (%d hosts)" % fleet["summary"]["hosts"],
+        "",
+        "- Generated: %s by %s (report schema %s)" % (fleet["timestamp"], TOOL_NAME, fleet["schema_version"]),
+        "- Findings: %s" % _counts_line(fleet["summary"]["counts"]),
+        "- Gate: fail on `%s` and above: %d host(s) failing" % (fleet["fail_on"], fleet["summary"]["hosts_failing"]),
+        "",
+        "| Host | %s | Failing |" % " | ".join(SEVERITIES),
+        "|---|%s---|" % ("---|" * len(SEVERITIES)),
+    ]
+    for report in fleet["hosts"]:
+        counts = report["summary"]["counts"]
+        lines.append("| %s | %s | %d |" % (_md(report["host"]["name"]),
+                                          " | ".join(str(counts.get(name, 0)) for name in SEVERITIES),
+                                          report["summary"]["failing"]))
+    for report in fleet["hosts"]:
+        lines += [""] + _host_markdown(report, level="##")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# SARIF 2.1.0
+
+def _fingerprint(host, finding):
+    text = "%s|%s|%s" % (host, finding["id"], finding["subject"])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def to_sarif(report_or_fleet):
+    """SARIF 2.1.0 log (a dictionary): one run, every rule, one result per finding per host."""
+    rule_ids = sorted(RULES)
+    rules = []
+    for rule_id in rule_ids:
+        rule = RULES[rule_id]
+        rules.append({
+            "id": rule_id,
+            "name": "".join(word.capitalize() for word in rule["title"].replace("-", " ").split() if word.isalnum()),
+            "shortDescription": {"text": rule["title"]},
+            "fullDescription": {"text": rule["title"] + "."},
+            "help": {"text": rule["remediation"], "markdown": rule["remediation"]},
+            "helpUri": "%s/README.md#%s" % (TOOL_URI, rule_id.lower()),
+            "defaultConfiguration": {"level": SARIF_LEVEL[rule["severity"]]},
+            "properties": {"security-severity": SECURITY_SEVERITY[rule["severity"]],
+                           "tags": ["security", rule_id.split("-")[1].lower()]},
+        })
+    results = []
+    hosts = _hosts(report_or_fleet)
+    for report in hosts:
+        host = report["host"]["name"]
+        for finding in report.get("findings") or []:
+            results.append({
+                "ruleId": finding["id"],
+                "ruleIndex": rule_ids.index(finding["id"]),
+                "level": SARIF_LEVEL.get(finding["severity"], "warning"),
+                "message": {"text": "%s: %s. %s" % (host, finding["title"], finding["evidence"])},
+                # Hosts are not files: the result points at the host's report, the subject is logical.
+                "locations": [{
+                    "physicalLocation": {"artifactLocation": {"uri": "%s.json" % host, "uriBaseId": "REPORTDIR"}},
+                    "logicalLocations": [{"name": str(finding["subject"]),
+                                          "fullyQualifiedName": "%s/%s" % (host, finding["subject"]),
+                                          "kind": "resource"}],
+                }],
+                "partialFingerprints": {"aihostFinding/v1": _fingerprint(host, finding)},
+                "properties": {"host": host, "severity": finding["severity"],
+                               "security-severity": SECURITY_SEVERITY.get(finding["severity"], "5.5"),
+                               "remediation": finding["remediation"]},
+            })
+    timestamp = report_or_fleet.get("timestamp")
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": TOOL_NAME, "informationUri": TOOL_URI,
+                                "semanticVersion": "%s.0.0" % report_or_fleet.get("schema_version", 2),
+                                "rules": rules}},
+            "automationDetails": {"id": "aihost-audit/%s" % (
+                "fleet" if "hosts" in report_or_fleet else report_or_fleet["host"]["name"])},
+            "invocations": [{"executionSuccessful": True, "endTimeUtc": timestamp}],
+            "results": results,
+            "properties": {"hosts": [report["host"]["name"] for report in hosts]},
+        }],
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# JUnit XML
+
+def to_junit(report_or_fleet):
+    """JUnit XML: one testsuite per host, one testcase per rule; a rule with findings fails."""
+    suites = []
+    total_tests = total_failures = 0
+    for report in _hosts(report_or_fleet):
+        host = report["host"]["name"]
+        by_rule = {}
+        for finding in report.get("findings") or []:
+            by_rule.setdefault(finding["id"], []).append(finding)
+        cases = []
+        for rule_id in sorted(RULES):
+            rule = RULES[rule_id]
+            name = "%s %s" % (rule_id, rule["title"])
+            found = by_rule.get(rule_id)
+            if not found:
+                cases.append('    <testcase classname=%s name=%s time="0"/>' % (
+                    quoteattr("aihost.audit.%s" % host), quoteattr(name)))
+                continue
+            worst = min((SEVERITIES.index(item["severity"]) for item in found))
+            body = "\n".join("[%s] %s: %s\nRemediation: %s" % (
+                item["severity"], item["subject"], item["evidence"], item["remediation"]) for item in found)
+            cases.append('    <testcase classname=%s name=%s time="0">\n'
+                          '      <failure message=%s type=%s>%s</failure>\n'
+                          '    </testcase>' % (
+                              quoteattr("aihost.audit.%s" % host), quoteattr(name),
+                              quoteattr("%d finding(s): %s" % (len(found), "; ".join(
+                                  str(item["subject"]) for item in found))),
+                              quoteattr(SEVERITIES[worst]), escape(body)))
+        failures = len(by_rule)
+        total_tests += len(RULES)
+        total_failures += failures
+        suites.append('  <testsuite name=%s tests="%d" failures="%d" errors="0" skipped="0" time="0" '
+                      'timestamp=%s hostname=%s>\n%s\n  </testsuite>' % (
+                          quoteattr("aihost audit %s" % host), len(RULES), failures,
+                          quoteattr(str(report.get("timestamp") or "").rstrip("Z")), quoteattr(host),
+                          "\n".join(cases)))
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<testsuites name="aihost.hardening audit" tests="%d" failures="%d" errors="0" time="0">\n%s\n'
+            '</testsuites>\n' % (total_tests, total_failures, "\n".join(suites)))
