@@ -90,14 +90,18 @@ def main(expect_dir):
                     continue
                 failures.extend("%s %s: %s" % (kind, fqcn, problem) for problem in check_entry(kind, fqcn, docs[fqcn]))
 
-        rendered = 0
-        for fqcn in fqcns if len(batches) > 1 else [None]:
-            rc, out, err = ansible_doc("-t", kind, *([fqcn] if fqcn else fqcns))
-            if rc != 0:
-                failures.append("ansible-doc -t %s %s: rc %d" % (kind, fqcn or " ".join(fqcns), rc))
-            else:
-                rendered += 1 if fqcn else len(fqcns)
-            failures.extend("ansible-doc -t %s: %s" % (kind, line) for line in noisy(err))
+        # Text pages: one call for all; when it fails, one call each, to name the plugin that broke.
+        rc, out, err = ansible_doc("-t", kind, *fqcns)
+        rendered = len(fqcns) if rc == 0 else 0
+        failures.extend("ansible-doc -t %s: %s" % (kind, line) for line in noisy(err) if rc == 0)
+        if rc != 0:
+            for fqcn in fqcns:
+                rc, out, err = ansible_doc("-t", kind, fqcn)
+                if rc == 0 and not noisy(err):
+                    rendered += 1
+                    continue
+                detail = " ".join(noisy(err) or err.strip().splitlines()[-1:])
+                failures.append("ansible-doc -t %s %s: rc %d: %s" % (kind, fqcn, rc, detail))
         print("%-7s %d of %d rendered: %s" % (kind, rendered, len(fqcns), " ".join(expected)))
 
     if failures:

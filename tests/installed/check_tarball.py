@@ -28,7 +28,7 @@ FORBIDDEN_NAMES = [
 ]
 # Paths forbidden from the top of the collection (fnmatch against the path and each of its parents).
 FORBIDDEN_PATHS = [
-    ".collections", ".cache", ".ansible", ".ci", ".yamllint", ".ansible-lint", "ansible.cfg", "Makefile",
+    ".collections", ".cache", ".config", ".ansible", ".ci", ".yamllint", ".ansible-lint", "ansible.cfg", "Makefile",
     "DEVELOPERS.md", "benchmarks", "build", "context", "images", "reports", "requirements", "scripts", "tests",
     "execution-environment.yml", "changelogs/fragments", "changelogs/.plugin-cache.yaml", "roles/*/tests",
 ]
