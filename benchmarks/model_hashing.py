@@ -35,7 +35,7 @@ def write_files(directory, total_mib, count):
     for index in range(count):
         path = os.path.join(directory, "shard-%02d.bin" % index)
         with open(path, "wb") as handle:
-            for _ in range(size):
+            for _block in range(size):
                 handle.write(block[index:] + block[:index])  # different content per file
         paths.append(path)
     return paths
@@ -50,7 +50,7 @@ def warm(paths):
 
 def timed(func, repeat):
     times, result = [], None
-    for _ in range(repeat):
+    for _run in range(repeat):
         start = time.perf_counter()
         result = func()
         times.append(time.perf_counter() - start)

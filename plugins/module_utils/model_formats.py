@@ -385,7 +385,7 @@ def _gguf_value(r, vtype, keep):
                 raise ValueError("GGUF array runs past the end of the file")
             r.f.seek(width * count, 1)
         elif item_type == 8:
-            for _ in range(count):
+            for _index in range(count):
                 r.string(keep=False)
         else:
             raise ValueError("GGUF array of type %d" % item_type)
@@ -410,7 +410,7 @@ def _check_gguf(f, size):
         details["metadata_keys"] = n_kv
         if n_kv > 1 << 20 or n_tensors > 1 << 24:
             raise ValueError("GGUF header counts %d tensors / %d keys" % (n_tensors, n_kv))
-        for _ in range(n_kv):
+        for _index in range(n_kv):
             key = r.string()
             vtype = r.u("I")
             keep = key in ("general.architecture", "general.name", "tokenizer.chat_template") or \
@@ -425,7 +425,7 @@ def _check_gguf(f, size):
                     findings.append(_finding("high", "template_injection",
                                              "chat template %s uses %s (Jinja sandbox escape patterns; "
                                              "CVE-2024-34359 class)" % (key, ", ".join(hits[:5]))))
-        for _ in range(n_tensors):
+        for _index in range(n_tensors):
             r.string(keep=False, cap=1 << 16)
             n_dims = r.u("I")
             if n_dims > 8:

@@ -38,7 +38,7 @@ description:
 options:
   path:
     description:
-      - The model store: a directory, or a single file.
+      - The model store, a directory or a single file.
     type: path
     required: true
     aliases: [store]
@@ -71,7 +71,7 @@ options:
     default: []
   follow_symlinks:
     description:
-      - Follow symbolic links. Off by default: links are recorded (target, inside the store or not) and
+      - Follow symbolic links. Off by default, links are recorded (target, inside the store or not) and
         not followed. When on, directories already visited are not entered again, so loops end.
     type: bool
     default: false
@@ -138,6 +138,8 @@ options:
       - Return every file's record in RV(files) (large stores give large results).
     type: bool
     default: false
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
@@ -147,6 +149,7 @@ attributes:
     details: Shows the files added, removed and changed against the previous manifest.
   platform:
     platforms: posix
+    details: Needs Python 3.9+ and nothing else; symbolic links are handled with O_NOFOLLOW where the platform has it.
 notes:
   - The module never loads a model and never imports a model library; the host needs only Python 3.9+.
   - The C(aihost.hardening.model_integrity) role runs this module on each store and installs a verify
@@ -155,7 +158,7 @@ notes:
     disassembly. A blocklist or allowlist scanner can be evaded by code paths it does not know, so
     treat C(clean) as "nothing known-bad found".
 author:
-  - aihost.hardening contributors
+  - aihost.hardening maintainers (@aihost)
 """
 
 EXAMPLES = r"""
@@ -210,14 +213,30 @@ stats:
   returned: always
   type: dict
   contains:
-    files: {description: Regular files in the store (after exclusions)., type: int}
-    bytes: {description: Their total size., type: int}
-    files_read: {description: Files read (inspected and hashed) in this run., type: int}
-    bytes_read: {description: Bytes read in this run., type: int}
-    files_reused: {description: Files taken unchanged from the previous manifest., type: int}
-    elapsed_s: {description: Seconds spent walking, reading and hashing., type: float}
-    read_mb_per_s: {description: Bytes read per second (MB/s, 10^6) or null when nothing was read., type: float}
-    workers: {description: Parallel workers used., type: int}
+    files:
+      description: Regular files in the store (after exclusions).
+      type: int
+    bytes:
+      description: Their total size.
+      type: int
+    files_read:
+      description: Files read (inspected and hashed) in this run.
+      type: int
+    bytes_read:
+      description: Bytes read in this run.
+      type: int
+    files_reused:
+      description: Files taken unchanged from the previous manifest.
+      type: int
+    elapsed_s:
+      description: Seconds spent walking, reading and hashing.
+      type: float
+    read_mb_per_s:
+      description: Bytes read per second (MB/s, 10^6 bytes), null when nothing was read.
+      type: float
+    workers:
+      description: Parallel workers used.
+      type: int
   sample: {files: 5, bytes: 268435456, files_read: 5, bytes_read: 268435456, files_reused: 0,
            elapsed_s: 0.31, read_mb_per_s: 865.9, workers: 2}
 formats:
@@ -236,11 +255,21 @@ findings:
   type: list
   elements: dict
   contains:
-    path: {description: Path relative to the store., type: str}
-    format: {description: Detected format., type: str}
-    verdict: {description: clean, suspicious or malicious., type: str}
-    severity: {description: Highest severity of the file's findings (info, low, medium, high, critical)., type: str}
-    sha256: {description: The file's SHA-256., type: str}
+    path:
+      description: Path relative to the store.
+      type: str
+    format:
+      description: Detected format.
+      type: str
+    verdict:
+      description: C(clean), C(suspicious) or C(malicious).
+      type: str
+    severity:
+      description: Highest severity of the file's findings (C(info), C(low), C(medium), C(high), C(critical)).
+      type: str
+    sha256:
+      description: The file's SHA-256.
+      type: str
     findings:
       description: "Each finding: C(severity), C(kind) (import, dynamic_import, malformed, limit, nested_import,
         computed_call, extension, object_array, keras_lambda, keras_module, tf_op, template_injection,
@@ -271,15 +300,29 @@ drift:
   returned: always
   type: dict
   contains:
-    added: {description: Paths not in the manifest., type: list, elements: str}
-    removed: {description: Paths in the manifest that are gone., type: list, elements: str}
+    added:
+      description: Paths not in the manifest.
+      type: list
+      elements: str
+    removed:
+      description: Paths in the manifest that are gone.
+      type: list
+      elements: str
     changed:
       description: Paths whose content changed (C(fields) lists C(sha256) and/or C(size)).
       type: list
       elements: dict
-    touched: {description: Same content, new mtime or inode., type: list, elements: str}
-    symlinks_changed: {description: Links added, removed or re-targeted., type: list, elements: str}
-    drift: {description: True when anything was added, removed or changed., type: bool}
+    touched:
+      description: Same content, but a new mtime or inode.
+      type: list
+      elements: str
+    symlinks_changed:
+      description: Links added, removed or re-targeted.
+      type: list
+      elements: str
+    drift:
+      description: True when anything was added, removed or changed.
+      type: bool
 signature:
   description: Signature state. C(present), C(valid) (null when no key was given), C(detail).
   returned: when O(mode) is verify or manifest

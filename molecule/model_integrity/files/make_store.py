@@ -64,7 +64,7 @@ def main():
     write(root + "/checkpoints/evil.pt", b"\x80\x02cposix\nsystem\nX\x10\x00\x00\x00touch /tmp/pwned\x85R.")
     with open(root + "/weights/big.bin", "wb") as handle:
         block = os.urandom(1 << 20)
-        for _ in range(128):
+        for _block in range(128):
             handle.write(block)
     os.chmod(root + "/weights/big.bin", 0o666)
     os.makedirs(root + "/snapshots/main", exist_ok=True)
