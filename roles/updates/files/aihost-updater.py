@@ -384,7 +384,7 @@ def health_check(health, unit):
     """Wait up to health.timeout s for: the unit active, the TCP port answering, the URL
     answering 2xx/3xx with a body matching health.expect. Returns (ok, detail)."""
     health = health or {}
-    timeout = int(health.get('timeout') or 60)
+    timeout = 60 if health.get('timeout') is None else int(health['timeout'])
     host, port = health.get('host') or '127.0.0.1', health.get('port')
     url, expect = health.get('url'), health.get('expect')
     deadline = time.monotonic() + timeout
@@ -441,6 +441,9 @@ class Runtime(object):
         self.unit = cfg.get('unit')
         self.health = cfg.get('health') or {}
         self.state_dir = os.path.join(cfg['status_dir'], self.name)
+        # Set once apply() starts changing the installed runtime: failures before that point
+        # need no rollback (and must not trigger one: an older kept state could be restored).
+        self.modified = False
 
     def healthy(self):
         ok, detail = health_check(self.health, self.unit)
@@ -514,6 +517,7 @@ class PipRuntime(Runtime):
             handle.write(before)
         log('installing %s==%s into %s (previous %s, saved to %s)' % (
             self.package, available, self.venv, current, self.freeze_path))
+        self.modified = True
         rc, out, err = self.pip('install', '%s==%s' % (self.package, available), *self.extra_args, timeout=3600)
         if rc != 0:
             raise UpdateError('pip install failed: %s' % tail(err or out))
@@ -653,6 +657,7 @@ class BinaryRuntime(Runtime):
         if missing:
             raise UpdateError('the download has no %s' % ', '.join(missing))
         self._save_previous(members, current)
+        self.modified = True
         try:
             for member in members:
                 self._swap_in(os.path.join(staging, member), os.path.join(self.prefix, member))
@@ -847,6 +852,7 @@ class ContainerRuntime(Runtime):
         body = recreate_body(old, old_image, self.image_ref())
         was_running = (old.get('State') or {}).get('Running')
         log('recreating %s on image %s (was %s)' % (self.container, available, current))
+        self.modified = True
         self.api.request('POST', '/containers/%s/rename?name=%s' % (old['Id'], urlquote(self.prev_name)))
         if was_running:
             self.api.request('POST', '/containers/%s/stop?t=%d' % (old['Id'], self.stop_timeout))
@@ -946,6 +952,11 @@ def execute(cfg, mode):
             restart_unit(runtime.unit)
             ok, detail = runtime.healthy()
         except UpdateError as exc:
+            if not runtime.modified:
+                status.update({'result': 'failed',
+                               'message': 'update %s -> %s failed before anything changed: %s' % (
+                                   previous, status['available'], exc)})
+                return EXIT_FAILED, status
             ok, detail = False, str(exc)
         status['health'] = {'ok': ok, 'detail': detail}
         if ok:
