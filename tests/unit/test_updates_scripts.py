@@ -1,0 +1,316 @@
+"""Unit tests for the scripts the updates role ships to targets (roles/updates/files/):
+aihost-updater (runtime updates) and aihost-reboot-gate. Pure parsing and decisions are fed
+literal text; the binary update path runs end to end against an HTTP server on 127.0.0.1."""
+import functools
+import hashlib
+import http.server
+import importlib.util
+import io
+import json
+import os
+import pathlib
+import tarfile
+import threading
+
+import pytest
+
+FILES = pathlib.Path(__file__).resolve().parents[2] / "roles" / "updates" / "files"
+
+
+def _load(name, filename):
+    spec = importlib.util.spec_from_file_location(name, str(FILES / filename))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+updater = _load("aihost_updater", "aihost-updater.py")
+gate = _load("aihost_reboot_gate", "aihost-reboot-gate.py")
+
+
+# ------------------------------------------------------------------ versions and decisions
+@pytest.mark.parametrize("left,right,expected", [
+    ("2.21.1", "2.21.0", 1), ("2.21.0", "2.21.1", -1), ("2.21", "2.21.0", 0),
+    ("v0.12.3", "0.12.10", -1), ("1.0.0rc1", "1.0.0", 0), ("garbage", "1.0", 0),
+])
+def test_compare_versions(left, right, expected):
+    assert updater.compare_versions(left, right) == expected
+
+
+def test_decide_never_downgrades_unless_pinned():
+    assert updater.decide("2.21.0", "2.21.1", pinned=False) == "change"
+    assert updater.decide("2.21.1", "2.21.1", pinned=False) == "up_to_date"
+    # A newer pre-release installed by hand is not "updated" to the older latest stable...
+    assert updater.decide("2.22.0", "2.21.1", pinned=False) == "up_to_date"
+    # ...but an explicit target or constraint that excludes it is honoured.
+    assert updater.decide("2.22.0", "2.21.1", pinned=True) == "change"
+    assert updater.decide("2.21.1", None, pinned=False) == "up_to_date"
+
+
+def test_extract_version_from_command_output():
+    assert updater.extract_version("Warning: could not connect\nollama version is 0.12.3\n") == "0.12.3"
+    assert updater.extract_version("version: 4567 (abc1234)") is None
+    assert updater.extract_version("llama.cpp v1.2.3-rc1") == "1.2.3-rc1"
+
+
+def test_parse_latest_release_feeds():
+    assert updater.parse_latest(b'{"tag_name": "v0.12.3", "name": "v0.12.3"}') == "0.12.3"
+    assert updater.parse_latest('[{"version": "1.4.0"}]') == "1.4.0"
+    assert updater.parse_latest("0.13.0\n") == "0.13.0"
+    assert updater.parse_latest('{"message": "rate limited"}') is None
+
+
+def test_parse_sha256_file():
+    digest = "a" * 64
+    text = "%s  ollama-linux-amd64.tgz\n%s *ollama-linux-arm64.tgz\n" % (digest, "b" * 64)
+    assert updater.parse_sha256_file(text, "ollama-linux-amd64.tgz") == digest
+    assert updater.parse_sha256_file(text, "ollama-linux-arm64.tgz") == "b" * 64
+    assert updater.parse_sha256_file(text, "other.tgz") is None
+    assert updater.parse_sha256_file(digest + "\n", "anything") == digest
+
+
+def test_parse_pip_outputs():
+    report = json.dumps({"install": [{"metadata": {"name": "Jupyter_Server", "version": "2.21.1"}}]})
+    assert updater.parse_pip_report(report, "jupyter-server") == "2.21.1"
+    assert updater.parse_pip_report("not json", "x") is None
+    assert updater.parse_pip_index_versions("jupyter-server (2.21.1)\nAvailable versions: 2.21.1, 2.21.0\n") == "2.21.1"
+    pins = updater.parse_pip_freeze("Jupyter_Server==2.21.0\npip==23.0.1\n-e git+https://x#egg=y\nfoo @ file:///x\n")
+    assert pins == {"jupyter-server": "Jupyter_Server==2.21.0", "pip": "pip==23.0.1"}
+    assert updater.pip_requirement("vllm", constraint="<0.12") == "vllm<0.12"
+    assert updater.pip_requirement("vllm", version="0.11.2") == "vllm==0.11.2"
+
+
+@pytest.mark.parametrize("name,ok", [
+    ("bin/ollama", True), ("./lib/ollama/x.so", True), ("../etc/passwd", False),
+    ("/usr/bin/x", False), ("lib/../../x", False), ("", False),
+])
+def test_safe_member(name, ok):
+    assert updater.safe_member(name) is ok
+
+
+@pytest.mark.parametrize("now,start,end,inside", [
+    ("03:30", "03:00", "05:00", True), ("05:00", "03:00", "05:00", False),
+    ("23:30", "23:00", "01:00", True), ("00:30", "23:00", "01:00", True), ("12:00", "23:00", "01:00", False),
+    ("12:00", "00:00", "00:00", True),
+])
+def test_in_window(now, start, end, inside):
+    assert gate.in_window(now, start, end) is inside
+    assert updater.in_window(now, start, end) is inside
+
+
+# ------------------------------------------------------------------ containers
+def test_split_image_ref():
+    assert updater.split_image_ref("ollama/ollama:0.12.3") == ("ollama/ollama", "0.12.3")
+    assert updater.split_image_ref("ollama/ollama") == ("ollama/ollama", "latest")
+    assert updater.split_image_ref("registry:5000/team/app") == ("registry:5000/team/app", "latest")
+    assert updater.split_image_ref("ghcr.io/x/y@sha256:abc") == ("ghcr.io/x/y", None)
+
+
+def test_recreate_body_drops_image_defaults_and_keeps_data():
+    """The new image's own Env/Cmd apply; the operator's settings, volumes and networks carry over."""
+    inspect = {
+        "Id": "0123456789abcdef",
+        "Config": {"Hostname": "0123456789ab", "Image": "ollama/ollama:0.12.2",
+                   "Env": ["PATH=/usr/bin", "OLLAMA_HOST=127.0.0.1:11434"], "Cmd": ["serve"],
+                   "Labels": {"org.opencontainers.image.version": "0.12.2", "team": "ml"},
+                   "ExposedPorts": {"11434/tcp": {}}},
+        "HostConfig": {"Binds": ["/srv/models:/root/.ollama/models"], "RestartPolicy": {"Name": "always"}},
+        "Mounts": [{"Type": "bind", "Destination": "/root/.ollama/models"},
+                   {"Type": "volume", "Name": "f00d", "Destination": "/cache", "RW": True}],
+        "NetworkSettings": {"Networks": {"ai": {"Aliases": ["ollama"], "IPAddress": "172.18.0.2", "NetworkID": "n"}}},
+    }
+    old_image = {"Env": ["PATH=/usr/bin"], "Cmd": ["serve"], "Labels": {"org.opencontainers.image.version": "0.12.2"},
+                 "ExposedPorts": {"11434/tcp": {}}}
+    body = updater.recreate_body(inspect, old_image, "ollama/ollama:latest")
+    assert body["Image"] == "ollama/ollama:latest"
+    assert body["Env"] == ["OLLAMA_HOST=127.0.0.1:11434"]
+    assert "Cmd" not in body and "Hostname" not in body
+    assert body["Labels"] == {"team": "ml"}
+    assert body["HostConfig"]["Binds"] == ["/srv/models:/root/.ollama/models", "f00d:/cache"]
+    assert body["HostConfig"]["RestartPolicy"] == {"Name": "always"}
+    assert body["NetworkingConfig"] == {"EndpointsConfig": {"ai": {"Aliases": ["ollama"]}}}
+
+
+# ------------------------------------------------------------------ binary runtime, end to end
+def _fake_release(version):
+    """tgz laid out like Ollama's: bin/<exe> (prints its version) and lib/<name>/marker."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data, mode in (
+                ("bin/fakeai", ("#!/bin/sh\necho 'fakeai version is %s'\n" % version).encode(), 0o755),
+                ("lib/fakeai/marker", version.encode(), 0o644)):
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), mode
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+@pytest.fixture
+def release_server(tmp_path):
+    root = tmp_path / "www"
+    (root / "v2.0.0").mkdir(parents=True)
+    archive = _fake_release("2.0.0")
+    (root / "v2.0.0" / "fakeai-linux.tgz").write_bytes(archive)
+    (root / "v2.0.0" / "sha256sum.txt").write_text("%s  fakeai-linux.tgz\n" % hashlib.sha256(archive).hexdigest())
+    (root / "latest.json").write_text('{"tag_name": "v2.0.0"}')
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield "http://127.0.0.1:%d" % server.server_address[1], root
+    server.shutdown()
+
+
+def _install_v1(prefix):
+    (prefix / "bin").mkdir(parents=True)
+    (prefix / "lib" / "fakeai").mkdir(parents=True)
+    exe = prefix / "bin" / "fakeai"
+    exe.write_text("#!/bin/sh\necho 'fakeai version is 1.0.0'\n")
+    exe.chmod(0o755)
+    (prefix / "lib" / "fakeai" / "marker").write_text("1.0.0")
+    (prefix / "lib" / "fakeai" / "only-in-v1").write_text("x")
+
+
+def _binary_cfg(tmp_path, base, **binary):
+    prefix = tmp_path / "usr-local"
+    cfg = {"name": "fakeai", "kind": "binary", "policy": "apply", "unit": None,
+           "status_dir": str(tmp_path / "status"), "health": {},
+           "binary": dict({"path": str(prefix / "bin" / "fakeai"), "install_prefix": str(prefix),
+                           "version_command": [str(prefix / "bin" / "fakeai")],
+                           "latest_url": base + "/latest.json",
+                           "url": base + "/v{version}/fakeai-linux.tgz",
+                           "sha256_url": base + "/v{version}/sha256sum.txt",
+                           "archive_members": ["bin/fakeai", "lib/fakeai"]}, **binary)}
+    os.makedirs(cfg["status_dir"])
+    return cfg, prefix
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch):
+    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(updater.time, "sleep", lambda seconds: None)
+
+
+def test_binary_notify_reports_and_changes_nothing(tmp_path, release_server):
+    base, _ = release_server
+    cfg, prefix = _binary_cfg(tmp_path, base)
+    cfg["policy"] = "notify"
+    _install_v1(prefix)
+    code, status = updater.execute(cfg, "run")
+    assert (code, status["result"], status["current"], status["available"]) == (0, "update_available", "1.0.0", "2.0.0")
+    assert (prefix / "lib" / "fakeai" / "marker").read_text() == "1.0.0"
+
+
+def test_binary_update_verifies_installs_and_rolls_back(tmp_path, release_server):
+    base, _ = release_server
+    cfg, prefix = _binary_cfg(tmp_path, base)
+    _install_v1(prefix)
+    code, status = updater.execute(cfg, "run")
+    assert code == 0, status
+    assert (status["result"], status["previous"], status["current"]) == ("updated", "1.0.0", "2.0.0")
+    assert (prefix / "lib" / "fakeai" / "marker").read_text() == "2.0.0"
+    # The whole member directory was swapped, not merged.
+    assert not (prefix / "lib" / "fakeai" / "only-in-v1").exists()
+    # The previous files were kept; --rollback puts them back.
+    code, status = updater.execute(cfg, "rollback")
+    assert code == 0, status
+    assert (status["result"], status["current"]) == ("rolled_back", "1.0.0")
+    assert (prefix / "lib" / "fakeai" / "only-in-v1").exists()
+
+
+def test_binary_checksum_mismatch_installs_nothing(tmp_path, release_server):
+    base, root = release_server
+    (root / "v2.0.0" / "sha256sum.txt").write_text("%s  fakeai-linux.tgz\n" % ("0" * 64))
+    cfg, prefix = _binary_cfg(tmp_path, base)
+    _install_v1(prefix)
+    code, status = updater.execute(cfg, "run")
+    assert code == 1
+    # Nothing was changed, so there is nothing to roll back (an older kept state must not come back).
+    assert status["result"] == "failed"
+    assert "failed before anything changed" in status["message"]
+    assert "SHA-256 mismatch" in status["message"]
+    assert (prefix / "lib" / "fakeai" / "marker").read_text() == "1.0.0"
+    assert (prefix / "lib" / "fakeai" / "only-in-v1").exists()
+
+
+def test_binary_without_checksum_source_is_refused(tmp_path, release_server):
+    base, _ = release_server
+    cfg, prefix = _binary_cfg(tmp_path, base, sha256_url=None)
+    _install_v1(prefix)
+    code, status = updater.execute(cfg, "run")
+    assert code == 1
+    assert status["result"] == "failed"
+    assert "refusing an unverified download" in status["message"]
+    assert (prefix / "lib" / "fakeai" / "marker").read_text() == "1.0.0"
+
+
+def test_failed_health_check_rolls_the_binary_back(tmp_path, release_server):
+    base, _ = release_server
+    cfg, prefix = _binary_cfg(tmp_path, base)
+    # Nothing listens on port 1 of loopback: the health check fails after the update.
+    cfg["health"] = {"host": "127.0.0.1", "port": 1, "timeout": 0}
+    _install_v1(prefix)
+    code, status = updater.execute(cfg, "run")
+    assert code == 1
+    assert status["result"] == "rolled_back", status
+    assert status["current"] == "1.0.0" and status["available"] == "2.0.0"
+    assert (prefix / "lib" / "fakeai" / "marker").read_text() == "1.0.0"
+
+
+def test_archive_escaping_the_prefix_is_rejected(tmp_path):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        info = tarfile.TarInfo("../../evil")
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"x"))
+    archive = tmp_path / "evil.tgz"
+    archive.write_bytes(buf.getvalue())
+    runtime = updater.BinaryRuntime({"name": "x", "status_dir": str(tmp_path), "binary": {"path": "/usr/local/bin/x"}}, {})
+    with pytest.raises(updater.UpdateError):
+        runtime._extract(str(archive), "tgz", str(tmp_path / "staging"))
+    assert not (tmp_path.parent / "evil").exists()
+
+
+def test_config_errors_name_the_problem(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"name": "x", "kind": "pip", "policy": "yolo", "status_dir": str(tmp_path)}))
+    with pytest.raises(updater.ConfigError, match="policy 'yolo'"):
+        updater.load_config(str(path))
+
+
+# ------------------------------------------------------------------ reboot gate
+def test_gate_decisions():
+    cfg = {"window_start": "00:00", "window_end": "00:00"}
+    job = [{"pid": 42, "comm": "python3", "source": "nvidia-smi"}]
+    assert gate.decide(cfg, "12:00", False, [], []) == ("not_required", False)
+    assert gate.decide(cfg, "12:00", True, ["apt-daily-upgrade.service"], []) == ("deferred_updates_running", False)
+    assert gate.decide(cfg, "12:00", True, [], job) == ("deferred_gpu_busy", False)
+    assert gate.decide(dict(cfg, force=True), "12:00", True, [], job) == ("rebooting_forced", True)
+    assert gate.decide(cfg, "12:00", True, [], []) == ("rebooting", True)
+    assert gate.decide({"window_start": "03:00", "window_end": "05:00"}, "12:00", True, [], []) == ("outside_window", False)
+
+
+def test_gate_finds_processes_holding_gpu_device_nodes(tmp_path):
+    """A fake /proc: pid 100 holds /dev/nvidia0 and /dev/nvidia-uvm (a CUDA job), pid 200 only
+    /dev/nvidiactl, pid 300 is nvidia-persistenced (ignored), pid 400 holds a render node."""
+    layout = {100: ("python3", ["/dev/nvidia0", "/dev/nvidia-uvm", "/dev/null"]),
+              200: ("nvidia-smi", ["/dev/nvidiactl"]),
+              300: ("nvidia-persistenced", ["/dev/nvidia0"]),
+              400: ("Xorg", ["/dev/dri/renderD128"])}
+    for pid, (comm, targets) in layout.items():
+        fd_dir = tmp_path / str(pid) / "fd"
+        fd_dir.mkdir(parents=True)
+        (tmp_path / str(pid) / "comm").write_text(comm + "\n")
+        for number, target in enumerate(targets):
+            os.symlink(target, str(fd_dir / str(number)))
+    (tmp_path / "self").mkdir()
+    holders = gate.device_holders(str(tmp_path), gate.DEFAULT_DEVICE_PATTERNS, {"nvidia-persistenced"})
+    assert sorted(holders) == [100]
+    assert holders[100] == {"comm": "python3", "devices": ["/dev/nvidia-uvm", "/dev/nvidia0"]}
+
+
+def test_gate_parses_nvidia_smi_compute_apps():
+    assert gate.parse_compute_apps("4242, python3\n4250, /usr/bin/ollama\n") == [4242, 4250]
+    assert gate.parse_compute_apps("No running processes found\n") == []
