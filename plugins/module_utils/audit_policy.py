@@ -121,9 +121,9 @@ def _version_key(text):
             parts.append((0, 0, token))
         else:
             parts.append((1, 0, token))
-    # Pad with "release" markers so 1.2 == 1.2.0 and 1.2 > 1.2rc1.
+    # Pad with zeros so 1.2 == 1.2.0 (and 1.2 > 1.2rc1, a pre-release sorts below 0).
     while len(parts) < 4:
-        parts.append((1, 0, ""))
+        parts.append((2, 0, ""))
     return parts
 
 
@@ -131,8 +131,8 @@ def compare_versions(left, right):
     """Return -1, 0 or 1 like cmp(left, right)."""
     a, b = _version_key(left), _version_key(right)
     width = max(len(a), len(b))
-    a = a + [(1, 0, "")] * (width - len(a))
-    b = b + [(1, 0, "")] * (width - len(b))
+    a = a + [(2, 0, "")] * (width - len(a))
+    b = b + [(2, 0, "")] * (width - len(b))
     return (a > b) - (a < b)
 
 

@@ -168,7 +168,7 @@ def test_report_is_valid_and_matches_the_host(host, report, live_facts):
     """The JSON report converge wrote validates against the published schema and holds the host's facts."""
     with open(SCHEMA) as handle:
         jsonschema.validate(report, json.load(handle))
-    assert report["schema_version"] == 1
+    assert report["schema_version"] == 2
     assert report["host"]["name"] == host.backend.host
     assert {(l["protocol"], l["address"], l["port"]) for l in report["aihost_runtime"]["listeners"]} == \
         {(l["protocol"], l["address"], l["port"]) for l in live_facts["listeners"]}
