@@ -1,0 +1,140 @@
+"""Verify the audit's policy, findings, reports and gate against two real hosts.
+
+audit-policy-exposed is exposed on purpose and must yield EXACTLY the expected findings;
+audit-policy-justified has a written reason for its one open port and must yield none. The audit
+(check, converge and idempotence runs) must have left /etc, the unit files and the nftables ruleset
+byte-identical. The gate and the policy validation are run here from the controller.
+"""
+import collections
+import json
+import os
+import subprocess
+import xml.etree.ElementTree as ET
+
+import jsonschema
+import pytest
+import testinfra.utils.ansible_runner
+
+testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
+    os.environ["MOLECULE_INVENTORY_FILE"]
+).get_hosts("all")
+
+PROJECT = os.environ["MOLECULE_PROJECT_DIRECTORY"]
+SCENARIO = os.path.join(PROJECT, "molecule", "audit_policy")
+EPHEMERAL = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
+REPORT_DIR = os.path.join(EPHEMERAL, "reports")
+SCHEMA = os.path.join(PROJECT, "roles", "audit", "files", "report.schema.json")
+
+EXPECTED = {
+    "audit-policy-exposed": collections.Counter({
+        "AIH-EXP-001": 1,   # python3 http.server on 0.0.0.0:9000, no policy entry
+        "AIH-EXP-002": 1,   # Ollama on 0.0.0.0:11434
+        "AIH-EXP-003": 1,   # ... with no authentication
+        "AIH-ADV-001": 1,   # stand-in version 0.12.3 < 0.17.1 (CVE-2026-7482)
+        "AIH-CFG-001": 1,   # /dev/nvidia0, /dev/nvidiactl mode 0666
+        "AIH-CFG-002": 1,   # Ollama as root
+        "AIH-CFG-003": 1,   # OLLAMA_ORIGINS=*
+        "AIH-CFG-004": 1,   # no firewall
+        "AIH-CFG-005": 1,   # no automatic updates
+        "AIH-CFG-006": 1,   # /root/.ollama/models mode 0777
+    }),
+    "audit-policy-justified": collections.Counter(),
+}
+
+
+def load(name):
+    with open(os.path.join(REPORT_DIR, name)) as handle:
+        return handle.read()
+
+
+def test_audit_left_etc_units_and_nftables_byte_identical(host):
+    """The fingerprint taken at the end of prepare equals one taken now, after three audit runs."""
+    with open(os.path.join(SCENARIO, "fingerprint.sh")) as handle:
+        script = handle.read()
+    now = host.run("bash -c %s" % json.dumps(script))
+    assert now.rc == 0, now.stderr
+    before = host.file("/var/tmp/aihost-audit-before.txt").content_string
+    assert len(before.splitlines()) > 100, "the fingerprint covers /etc and the unit files"
+    assert now.stdout == before
+
+
+def test_justified_host_really_filters_and_updates(host):
+    """Guard against a vacuous pass: the justified host has a live drop ruleset and unattended-upgrades."""
+    if host.backend.host != "audit-policy-justified":
+        pytest.skip("justified host only")
+    assert "policy drop" in host.check_output("nft list ruleset")
+    assert host.package("unattended-upgrades").is_installed
+
+
+def test_findings_are_exactly_the_expected_ones(host):
+    report = json.loads(load(host.backend.host + ".json"))
+    jsonschema.validate(report, json.load(open(SCHEMA)))
+    found = collections.Counter(item["id"] for item in report["findings"])
+    assert found == EXPECTED[host.backend.host], json.dumps(report["findings"], indent=1)
+    if host.backend.host == "audit-policy-exposed":
+        adv = [item for item in report["findings"] if item["id"] == "AIH-ADV-001"][0]
+        assert adv["advisory"] == "CVE-2026-7482" and adv["version"] == "0.12.3"
+        assert report["summary"]["counts"]["critical"] == 2
+
+
+def test_checkpoint_records_the_listeners_and_the_policy_reason(host):
+    report = json.loads(load(host.backend.host + ".json"))
+    listeners = dict(((item["port"], item["address"]), item) for item in report["checkpoint"]["listeners"])
+    assert listeners[(9000, "0.0.0.0")]["process"] == "python3"
+    reason = listeners[(9000, "0.0.0.0")]["allowed_by"]
+    if host.backend.host == "audit-policy-justified":
+        assert reason == "Build artefacts served to the CI runners' network."
+        assert (11434, "127.0.0.1") in listeners
+    else:
+        assert reason is None
+        assert (11434, "0.0.0.0") in listeners
+    assert any(item["name"] == "ollama" for item in report["checkpoint"]["runtimes"])
+    assert report["policy"][0]["port"] == 22 and report["policy"][0]["sources"] == ["10.20.0.0/16"]
+
+
+def test_every_format_is_written_for_the_host_and_the_fleet(host):
+    for stem in (host.backend.host, "fleet"):
+        sarif = json.loads(load(stem + ".sarif"))
+        assert sarif["version"] == "2.1.0"
+        ET.fromstring(load(stem + ".junit.xml").encode())
+        assert load(stem + ".md").startswith("# ")
+    fleet = json.loads(load("fleet.json"))
+    assert sorted(item["host"]["name"] for item in fleet["hosts"]) == sorted(EXPECTED)
+    assert fleet["summary"]["hosts_failing"] == 0, "fail_on none in converge: nothing fails"
+
+
+def run_audit(tmp_path, *extra):
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(PROJECT, ".collections"), ANSIBLE_NOCOLOR="1")
+    return subprocess.run(
+        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], os.path.join(PROJECT, "playbooks", "audit.yml"),
+         "-e", "aihost_audit_report_dir=%s" % tmp_path, "-e", "aihost_audit_print_summary=false"] + list(extra),
+        cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_gate_fails_the_exposed_host_only_and_names_the_reports(tmp_path):
+    result = run_audit(tmp_path, "-e", "aihost_audit_fail_on=high")
+    out = result.stdout + result.stderr
+    assert result.returncode == 2, out
+    assert "audit-policy-exposed" in out and "Audit gate: 6 finding(s) at or above aihost_audit_fail_on=high" in out
+    assert "%s/audit-policy-exposed.{md,json,sarif,junit.xml}" % tmp_path in out
+    recap = [line for line in out.splitlines() if line.startswith("audit-policy-justified ")]
+    assert recap and "failed=0" in recap[-1], out
+    assert (tmp_path / "fleet.json").is_file(), "the fleet report is written before the gate fails"
+
+
+def test_bad_policy_fails_before_anything_runs_naming_variable_and_values(tmp_path):
+    bad = {"aihost_audit_allowed_exposures": [
+        {"port": 70000, "reason": "Too high."},
+        {"port": 8080, "scope": "everywhere", "reason": "Unknown scope."},
+        {"port": 8081},
+    ]}
+    varfile = tmp_path / "bad.json"
+    varfile.write_text(json.dumps(bad))
+    result = run_audit(tmp_path, "-e", "@%s" % varfile)
+    out = result.stdout + result.stderr
+    assert result.returncode != 0, out
+    assert "aihost_audit_allowed_exposures[0].port: 70000" in out
+    assert "aihost_audit_allowed_exposures[1].scope: 'everywhere'" in out
+    assert "aihost_audit_allowed_exposures[2].reason: is required" in out
+    assert "Detect AI runtimes" not in out, "nothing ran on the hosts"
+    assert not (tmp_path / "fleet.json").exists()
