@@ -496,7 +496,7 @@ def _world_writable(mode):
 
 def _driver_finding(version, branch, driver_data):
     """AIH-ADV-003 for a driver older than the latest fixed release of its branch (or an unlisted old branch)."""
-    branch = str(branch or str(version).split(".")[0])
+    branch = str(branch or str(version).split(".", 1)[0])
     fixed_by_branch = driver_data.get("branches") or {}
     bulletin = driver_data.get("latest_bulletin") or "the data file"
     fixed = fixed_by_branch.get(branch) or fixed_by_branch.get("R%s" % branch)

@@ -70,8 +70,8 @@ def _host_markdown(report, level="#"):
         "%s Audit of %s" % (level, host["name"]),
         "",
         "- Generated: %s by %s (report schema %s)" % (report["timestamp"], TOOL_NAME, report["schema_version"]),
-        "- Host: %s, %s, kernel %s" % (host.get("hostname") or host["name"], host.get("os") or "unknown OS",
-                                         host.get("kernel") or "unknown"),
+        "- Host: %s, %s, kernel %s" % (
+            host.get("hostname") or host["name"], host.get("os") or "unknown OS", host.get("kernel") or "unknown"),
         "- Findings: %s" % _counts_line(summary["counts"]),
         "- Gate: fail on `%s` and above: %d finding(s) at or above it" % (report["fail_on"], summary["failing"]),
         "",
@@ -139,9 +139,8 @@ def to_markdown(report_or_fleet):
     ]
     for report in fleet["hosts"]:
         counts = report["summary"]["counts"]
-        lines.append("| %s | %s | %d |" % (_md(report["host"]["name"]),
-                                          " | ".join(str(counts.get(name, 0)) for name in SEVERITIES),
-                                          report["summary"]["failing"]))
+        cells = " | ".join(str(counts.get(name, 0)) for name in SEVERITIES)
+        lines.append("| %s | %s | %d |" % (_md(report["host"]["name"]), cells, report["summary"]["failing"]))
     for report in fleet["hosts"]:
         lines += [""] + _host_markdown(report, level="##")
     return "\n".join(lines) + "\n"
@@ -235,13 +234,12 @@ def to_junit(report_or_fleet):
             worst = min((SEVERITIES.index(item["severity"]) for item in found))
             body = "\n".join("[%s] %s: %s\nRemediation: %s" % (
                 item["severity"], item["subject"], item["evidence"], item["remediation"]) for item in found)
-            cases.append('    <testcase classname=%s name=%s time="0">\n'
-                          '      <failure message=%s type=%s>%s</failure>\n'
-                          '    </testcase>' % (
-                              quoteattr("aihost.audit.%s" % host), quoteattr(name),
-                              quoteattr("%d finding(s): %s" % (len(found), "; ".join(
-                                  str(item["subject"]) for item in found))),
-                              quoteattr(SEVERITIES[worst]), escape(body)))
+            template = ('    <testcase classname=%s name=%s time="0">\n'
+                        '      <failure message=%s type=%s>%s</failure>\n'
+                        '    </testcase>')
+            message = "%d finding(s): %s" % (len(found), "; ".join(str(item["subject"]) for item in found))
+            cases.append(template % (quoteattr("aihost.audit.%s" % host), quoteattr(name), quoteattr(message),
+                                     quoteattr(SEVERITIES[worst]), escape(body)))
         failures = len(by_rule)
         total_tests += len(RULES)
         total_failures += failures
