@@ -3,13 +3,16 @@
     python3 check_report.py SCHEMA HOST REPORT_DIR...
 
 Each REPORT_DIR must hold HOST.json, valid against SCHEMA (the installed role's
-files/report.schema.json) and written by the audit role for HOST, and a non-empty HOST.txt summary.
+files/report.schema.json) and written by the audit role for HOST; the other formats of the host
+(HOST.txt, HOST.md, HOST.sarif as JSON, HOST.junit.xml as XML) and the fleet reports (fleet.json,
+fleet.md, fleet.sarif, fleet.junit.xml), each non-empty and parseable.
 """
 from __future__ import annotations
 
 import json
 import os
 import sys
+import xml.etree.ElementTree as ElementTree
 
 import jsonschema
 
@@ -17,7 +20,6 @@ import jsonschema
 def check(schema, host, report_dir):
     problems = []
     json_path = os.path.join(report_dir, host + ".json")
-    txt_path = os.path.join(report_dir, host + ".txt")
     if not os.path.isfile(json_path):
         return ["%s: missing (the report went somewhere else?)" % json_path]
     with open(json_path) as handle:
@@ -30,8 +32,20 @@ def check(schema, host, report_dir):
         problems.append("%s: generator is %r" % (json_path, report.get("generator")))
     if (report.get("host") or {}).get("name") != host:
         problems.append("%s: host.name is %r, expected %r" % (json_path, (report.get("host") or {}).get("name"), host))
-    if not os.path.isfile(txt_path) or os.path.getsize(txt_path) == 0:
-        problems.append("%s: missing or empty" % txt_path)
+    for name in (host + ".txt", host + ".md", host + ".sarif", host + ".junit.xml",
+                 "fleet.json", "fleet.md", "fleet.sarif", "fleet.junit.xml"):
+        path = os.path.join(report_dir, name)
+        if not os.path.isfile(path) or os.path.getsize(path) == 0:
+            problems.append("%s: missing or empty" % path)
+            continue
+        try:
+            if name.endswith((".json", ".sarif")):
+                with open(path) as handle:
+                    json.load(handle)
+            elif name.endswith(".xml"):
+                ElementTree.parse(path)
+        except (ValueError, ElementTree.ParseError) as exc:
+            problems.append("%s: does not parse: %s" % (path, exc))
     return problems
 
 

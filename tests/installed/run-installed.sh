@@ -58,9 +58,11 @@ recap_clean() {  # the PLAY RECAP line of localhost says: nothing changed, nothi
   }
 }
 
+# aihost_audit_fail_on=none: this test proves the installed collection works; whether this machine
+# has findings at or above the gate's default severity is not its business.
 step "ansible-playbook aihost.hardening.audit from an unrelated directory"
 current="ansible-playbook aihost.hardening.audit"
-check logged "$work/audit.log" ansible-playbook aihost.hardening.audit -i localhost, -c local
+check logged "$work/audit.log" ansible-playbook aihost.hardening.audit -i localhost, -c local -e aihost_audit_fail_on=none
 check recap_clean "$work/audit.log"
 
 step "a user's own playbook adopts the role, the filters and a module by FQCN"
