@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 
 import jsonschema
 
