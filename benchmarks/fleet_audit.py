@@ -67,6 +67,8 @@ def main():
     parser.add_argument("-n", "--count", type=int, default=50, help="containers to start (default 50)")
     parser.add_argument("--image", default="aihost-debian12", help="image (default aihost-debian12)")
     parser.add_argument("--forks", type=int, default=25, help="ansible forks for both commands (default 25)")
+    parser.add_argument("--pipelining", action="store_true",
+                        help="set ANSIBLE_PIPELINING=True for both commands (default: the configuration's setting)")
     args = parser.parse_args()
 
     names = ["fleetbench-%d-%02d" % (os.getpid(), index) for index in range(args.count)]
@@ -88,13 +90,16 @@ def main():
         env = dict(os.environ, ANSIBLE_FORKS=str(args.forks), ANSIBLE_NOCOLOR="1",
                    ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
                    PATH=VENV_BIN + os.pathsep + os.environ.get("PATH", ""))
+        if args.pipelining:
+            env["ANSIBLE_PIPELINING"] = "True"
         ping_s, ping_rc = timed([tool("ansible"), "all", "-i", inventory, "-m", "ansible.builtin.ping"], env,
                                 os.path.join(workdir, "ping.log"))
         audit_s, audit_rc = timed([tool("ansible-playbook"), "-i", inventory, os.path.join(ROOT, "playbooks", "audit.yml"),
                                    "-e", "aihost_audit_fail_on=none", "-e", "aihost_audit_print_summary=false",
                                    "-e", "aihost_audit_report_dir=%s" % os.path.join(workdir, "reports")], env,
                                   os.path.join(workdir, "audit.log"))
-        print("hosts: %d, forks: %d, connection: community.docker.docker" % (len(names), args.forks))
+        print("hosts: %d, forks: %d, connection: community.docker.docker, pipelining: %s"
+              % (len(names), args.forks, "on" if args.pipelining else "as configured"))
         print("%-28s %8.1fs  (rc %d)" % ("ansible -m ping", ping_s, ping_rc))
         print("%-28s %8.1fs  (rc %d)" % ("ansible-playbook audit.yml", audit_s, audit_rc))
         print("%-28s %8.2fx  (target <= 2.5x)" % ("audit / ping", audit_s / ping_s if ping_s else float("nan")))
