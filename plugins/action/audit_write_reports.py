@@ -59,7 +59,9 @@ class ActionModule(ActionBase):
                 if os.path.basename(name) != name or name in ("", ".", ".."):
                     raise AnsibleActionFail("audit_write_reports: %r is not a plain file name" % name)
                 path = os.path.join(dest, name)
-                _write(path, to_text(files[name]), mode)
+                content = to_text(files[name])
+                # Text files end with a newline (Jinja cannot reliably append one in YAML scalars).
+                _write(path, content if content.endswith("\n") else content + "\n", mode)
                 written.append(path)
         except (IOError, OSError) as exc:
             raise AnsibleActionFail("audit_write_reports: cannot write under %s: %s" % (dest, to_text(exc)))

@@ -27,7 +27,7 @@ options:
     type: path
     required: true
   files:
-    description: File names (no directories) mapped to their text content.
+    description: File names (no directories) mapped to their text content; a final newline is added when missing.
     type: dict
     required: true
   mode:
