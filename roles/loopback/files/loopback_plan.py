@@ -1,0 +1,587 @@
+# -*- coding: utf-8 -*-
+# Copyright: aihost.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Work out, read-only, how to bind each exposed AI runtime to loopback.
+
+Run on the target by the loopback role (``ansible.builtin.script``). It changes nothing: it reads
+the systemd units (fragment and drop-ins, in systemd's order) and the environment files they load,
+and prints one JSON document on stdout:
+
+    {"units": [{"unit", "runtime", "knob_kind", "dropin", "env_file_edits": [...],
+                "original": "<unit text>"}],
+     "findings": [{"runtime", "kind", "message"}],
+     "managed": ["<runtime>", ...]}
+
+Input (argv[1], base64 of JSON): {"dropin_name", "loopback_address", "runtimes": [...]}, where each
+runtime is an entry of ``ansible_facts.aihost_runtime.runtimes`` (from ``ai_runtime_facts``) whose
+exposure is wider than loopback. The role applies the plan with ordinary, check-mode-aware modules.
+
+Everything here is driven by the runtime's ``bind_knob`` from the collection's catalog, by kind:
+``env`` (an environment variable), ``flag`` (a command-line option), ``config`` (a key in a config
+file). Nothing is specific to one runtime. Anything this cannot do safely becomes a finding that
+says what to do by hand; it never guesses. Standard library only; Python 3.8+.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import base64
+import json
+import os
+import re
+import subprocess
+import sys
+
+SHELLS = ("sh", "bash", "dash", "zsh", "ksh", "ash", "busybox")
+EXEC_PREFIX_CHARS = "@-:+!|"
+ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+
+
+# ----------------------------------------------------------------------------------------------
+# systemd unit text
+# ----------------------------------------------------------------------------------------------
+
+def logical_lines(text):
+    """Yield the logical lines of a unit file: comments dropped, backslash continuations joined.
+
+    systemd replaces a backslash-newline by a space; comment lines inside a continuation are
+    skipped.
+    """
+    pending = None
+    for raw in text.splitlines():
+        stripped = raw.strip()
+        if pending is not None:
+            if stripped.startswith(("#", ";")):
+                continue
+            line = pending + " " + stripped
+        else:
+            if not stripped or stripped.startswith(("#", ";")):
+                continue
+            line = stripped
+        if line.endswith("\\"):
+            pending = line[:-1].rstrip()
+            continue
+        pending = None
+        yield line
+    if pending:
+        yield pending
+
+
+def service_assignments(text):
+    """Return [(key, value)] of the [Service] section of one unit file, in order."""
+    section = None
+    out = []
+    for line in logical_lines(text):
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip()
+            continue
+        if section != "Service" or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        out.append((key.strip(), value.strip()))
+    return out
+
+
+def merge_service(files):
+    """Merge the [Service] settings of (path, text) files, applied in order like systemd does.
+
+    Returns {"exec_start": [raw values], "environment": [raw values], "environment_files": [raw]}.
+    An empty assignment resets a list setting.
+    """
+    merged = {"exec_start": [], "environment": [], "environment_files": []}
+    keys = {"ExecStart": "exec_start", "Environment": "environment", "EnvironmentFile": "environment_files"}
+    for _path, text in files:
+        for key, value in service_assignments(text):
+            name = keys.get(key)
+            if name is None:
+                continue
+            if value == "":
+                merged[name] = []
+            else:
+                merged[name].append(value)
+    return merged
+
+
+def tokenize(value):
+    """Split a systemd command line into words, keeping each word's raw span.
+
+    Returns [(start, end, word)]. Quotes (single and double) and backslash escapes are resolved
+    in ``word``; ``value[start:end]`` is the word exactly as written, so an untouched word can be
+    copied back verbatim (specifiers such as %h and $VAR references stay as they were).
+    Raises ValueError on an unterminated quote.
+    """
+    tokens = []
+    i, n = 0, len(value)
+    while i < n:
+        while i < n and value[i].isspace():
+            i += 1
+        if i >= n:
+            break
+        start = i
+        word = []
+        while i < n and not value[i].isspace():
+            char = value[i]
+            if char in ("'", '"'):
+                quote = char
+                i += 1
+                while i < n and value[i] != quote:
+                    if value[i] == "\\" and quote == '"' and i + 1 < n:
+                        i += 1
+                    word.append(value[i])
+                    i += 1
+                if i >= n:
+                    raise ValueError("unterminated quote in %r" % value)
+                i += 1
+            elif char == "\\" and i + 1 < n:
+                word.append(value[i + 1])
+                i += 2
+            else:
+                word.append(char)
+                i += 1
+        tokens.append((start, i, "".join(word)))
+    return tokens
+
+
+def quote_word(word):
+    """Quote one word for a systemd command line (the words we write are plain addresses)."""
+    if word and re.match(r"^[A-Za-z0-9_@%+=:,./\[\]-]+$", word):
+        return word
+    return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def quote_env_assignment(name, value):
+    """Environment="NAME=value" with systemd's escaping (backslash, quote, % specifier)."""
+    text = "%s=%s" % (name, value)
+    text = text.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
+    return 'Environment="%s"' % text
+
+
+# ----------------------------------------------------------------------------------------------
+# Knobs
+# ----------------------------------------------------------------------------------------------
+
+FLAG_VALUE = re.compile(r"^[A-Za-z0-9.:\[\]*,_%-]+$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def knob_parts(knob):
+    """Split a catalog bind knob into (flags, env_vars) it may be set with, main name first.
+
+    Alternatives that are neither a flag ("--x") nor a variable name (for example
+    "launch(server_name=...)" or "service.host (config/config.yaml)") are notes for humans.
+    """
+    flags, env_vars = [], []
+    names = [knob.get("name")] if knob.get("kind") in ("flag", "env") else []
+    for name in names + list(knob.get("alternatives") or []):
+        if not isinstance(name, str) or not name:
+            continue
+        if name.startswith("-"):
+            flags.append(name)
+        elif ENV_NAME.match(name):
+            env_vars.append(name)
+    return flags, env_vars
+
+
+def loopback_value(knob, address, port):
+    """The knob's loopback value with {port} filled in (None when a port is needed but unknown)."""
+    text = knob.get("loopback_value")
+    if text in (None, ""):
+        text = address
+    text = str(text)
+    if "{port}" in text:
+        if port is None:
+            return None
+        text = text.replace("{port}", str(port))
+    return text
+
+
+def uses_flag(word, flag):
+    return word == flag or word.startswith(flag + "=")
+
+
+def embeds_flag(word, flag):
+    """True when a word with spaces (a quoted command) mentions the flag: not safe to rewrite."""
+    return bool(re.search(r"\s", word)) and bool(re.search(r"(^|\s)%s(=|\s|$)" % re.escape(flag), word))
+
+
+def rewrite_flags(exec_value, flags, action, value):
+    """Rewrite one raw ExecStart value so that the bind flags give loopback.
+
+    ``action`` "set": every ``--flag=VALUE`` / ``--flag VALUE`` of ``flags`` gets ``value``; when
+    the first (main) flag is absent it is appended. ``action`` "remove": every occurrence of the
+    flags is dropped with its value (a bare ``--flag`` too).
+    Returns (new_value, note) or raises ValueError with a human reason when it is not safe.
+    Untouched words are copied back verbatim.
+    """
+    tokens = tokenize(exec_value)
+    if not tokens:
+        raise ValueError("ExecStart is empty")
+    program = os.path.basename(tokens[0][2].lstrip(EXEC_PREFIX_CHARS))
+    if program in SHELLS:
+        raise ValueError("ExecStart runs a shell, whose script sets the address")
+    edits = []  # (start, end, replacement)
+    found = False
+    index = 0
+    while index < len(tokens):
+        start, end, word = tokens[index]
+        previous_end = tokens[index - 1][1] if index > 0 else start
+        following = tokens[index + 1] if index + 1 < len(tokens) else None
+        takes_value = following is not None and not following[2].startswith("-")
+        for flag in flags:
+            if word.startswith(flag + "="):
+                found = True
+                if action == "remove":
+                    edits.append((previous_end, end, ""))
+                else:
+                    edits.append((start, end, quote_word(flag + "=" + value)))
+                break
+            if word == flag:
+                found = True
+                if action == "remove":
+                    # A bare flag, or the flag and an address-looking value ("0.0.0.0,::").
+                    if takes_value and FLAG_VALUE.match(following[2]):
+                        edits.append((previous_end, following[1], ""))
+                        index += 1
+                    else:
+                        edits.append((previous_end, end, ""))
+                elif takes_value:
+                    edits.append((following[0], following[1], quote_word(value)))
+                    index += 1
+                else:
+                    raise ValueError("%s has no value in ExecStart" % flag)
+                break
+        index += 1
+    if not found:
+        if any(embeds_flag(word, flag) for _s, _e, word in tokens for flag in flags):
+            raise ValueError("ExecStart embeds %s inside a quoted word" % flags[0])
+        if action == "remove":
+            raise ValueError("ExecStart has no %s, so the wide binding comes from elsewhere" % " or ".join(flags))
+        if program == "env":
+            raise ValueError("ExecStart starts with env; where the program's options begin is unclear")
+        return exec_value.rstrip() + " %s %s" % (quote_word(flags[0]), quote_word(value)), "appended"
+    out = exec_value
+    for start, end, replacement in sorted(edits, reverse=True):
+        out = out[:start] + replacement + out[end:]
+    return out.strip(), "rewritten"
+
+
+def parse_env_file(text):
+    """Return {NAME: value} from an EnvironmentFile (systemd's simple KEY=VALUE format)."""
+    values = {}
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith(("#", ";")):
+            continue
+        match = ENV_LINE.match(stripped)
+        if match:
+            values[match.group(1)] = match.group(2).strip("\"'")
+    return values
+
+
+def environment_file_paths(raw_values):
+    """Paths named by EnvironmentFile= values (the optional '-' prefix dropped)."""
+    paths = []
+    for raw in raw_values:
+        for _s, _e, word in tokenize(raw):
+            optional = word.startswith("-")
+            paths.append((word[1:] if optional else word, optional))
+    return paths
+
+
+# ----------------------------------------------------------------------------------------------
+# I/O
+# ----------------------------------------------------------------------------------------------
+
+def run(argv):
+    env = dict(os.environ, LANG="C", LC_ALL="C", LC_MESSAGES="C", SYSTEMD_PAGER="", SYSTEMD_COLORS="0")
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                          universal_newlines=True, check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def read_text(path):
+    try:
+        with open(path, "r", encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except (IOError, OSError):
+        return None
+
+
+def unit_files(unit, dropin_name):
+    """[(path, text)] of a unit: fragment then drop-ins in systemd's order, ours left out.
+
+    Returns (files, error). ``error`` is a reason when the unit cannot be rebound with a drop-in.
+    """
+    code, out, err = run(["systemctl", "show", unit, "-p", "FragmentPath", "-p", "DropInPaths",
+                          "-p", "LoadState"])
+    if code != 0:
+        return None, "systemctl show %s failed: %s" % (unit, err.strip())
+    props = {}
+    for line in out.splitlines():
+        if "=" in line:
+            key, value = line.split("=", 1)
+            props[key] = value
+    if props.get("LoadState") != "loaded":
+        return None, "unit %s is not loaded (%s)" % (unit, props.get("LoadState", "unknown"))
+    fragment = props.get("FragmentPath", "")
+    if not fragment:
+        return None, "unit %s has no unit file (transient or generated)" % unit
+    paths = [fragment] + [p for p in props.get("DropInPaths", "").split() if p]
+    files = []
+    for path in paths:
+        if os.path.basename(path) == dropin_name:
+            continue
+        text = read_text(path)
+        if text is None:
+            return None, "cannot read %s" % path
+        files.append((path, text))
+    return files, None
+
+
+def original_text(files):
+    return "".join("# %s\n%s%s" % (path, text, "" if text.endswith("\n") else "\n") for path, text in files)
+
+
+# ----------------------------------------------------------------------------------------------
+# Plan
+# ----------------------------------------------------------------------------------------------
+
+def wide(scope):
+    return scope not in ("loopback",)
+
+
+def exposed_ports(runtime):
+    ports = []
+    for listener in runtime.get("listen") or []:
+        if wide(listener.get("scope")) and listener.get("port") not in ports:
+            ports.append(listener.get("port"))
+    return ports
+
+
+def describe_listeners(runtime):
+    return ", ".join("%s %s:%s" % (item.get("protocol", "tcp"), item.get("address"), item.get("port"))
+                     for item in runtime.get("listen") or [] if wide(item.get("scope"))) or "none"
+
+
+def published_host_ports(runtime):
+    ports = set()
+    for container in runtime.get("containers") or []:
+        for item in container.get("published") or []:
+            if item.get("host_port") is not None:
+                ports.add(item.get("host_port"))
+    return ports
+
+
+def service_units(runtime):
+    """Names of the .service units whose processes hold the runtime's wide listeners.
+
+    Listeners on ports that a container of the runtime publishes belong to the container engine
+    and are left to container_findings(). Falls back to the runtime's units when the listeners
+    carry no pid (no permission to see). Returns (units, unmanaged_pids).
+    """
+    by_pid = {}
+    for process in runtime.get("processes") or []:
+        by_pid[process.get("pid")] = process
+    container_ports = published_host_ports(runtime)
+    units, unmanaged, unknown_owner = [], [], False
+    for listener in runtime.get("listen") or []:
+        if not wide(listener.get("scope")) or listener.get("port") in container_ports:
+            continue
+        pid = listener.get("pid")
+        if pid is None:
+            unknown_owner = True
+            continue
+        unit = (by_pid.get(pid) or {}).get("unit")
+        if unit and unit.endswith(".service") and not unit.startswith("user@"):
+            if unit not in units:
+                units.append(unit)
+        elif pid not in unmanaged:
+            unmanaged.append(pid)
+    if unknown_owner and not units:
+        for unit in runtime.get("units") or []:
+            name = unit.get("name") if isinstance(unit, dict) else unit
+            if name and name.endswith(".service") and name not in units:
+                units.append(name)
+    return units, unmanaged
+
+
+def container_findings(runtime):
+    findings = []
+    for container in runtime.get("containers") or []:
+        for item in container.get("published") or []:
+            host_ip = item.get("host_ip") or ""
+            if host_ip in ("127.0.0.1", "::1") or host_ip.startswith("127."):
+                continue
+            findings.append({
+                "runtime": runtime.get("name"),
+                "kind": "container_published",
+                "message": "container %s (%s) publishes %s:%s -> %s/%s on every interface; the Docker "
+                           "default bind only applies to new containers: recreate it with "
+                           "-p 127.0.0.1:%s:%s" % (
+                               container.get("name"), container.get("image"), host_ip or "0.0.0.0",
+                               item.get("host_port"), item.get("container_port"), item.get("protocol", "tcp"),
+                               item.get("host_port"), item.get("container_port")),
+            })
+    return findings
+
+
+def unit_environment(raw_values):
+    """{NAME: value} from the raw Environment= values of a unit, applied in order."""
+    values = {}
+    for raw in raw_values:
+        for _s, _e, word in tokenize(raw):
+            if "=" in word:
+                name, value = word.split("=", 1)
+                values[name] = value
+    return values
+
+
+def finding(runtime, kind, message):
+    return {"runtime": runtime.get("name"), "kind": kind, "message": message}
+
+
+def plan_unit(runtime, unit, address, dropin_name, read_files=unit_files, read_file=read_text):
+    """Plan the drop-in (and environment-file edits) that bind one unit's runtime to loopback.
+
+    Returns (unit_plan or None, finding or None).
+    """
+    display = runtime.get("display_name") or runtime.get("name")
+    knob = runtime.get("bind_knob") or {}
+    kind = knob.get("kind")
+    action = knob.get("action") or "set"
+    what = knob.get("name") or "its bind address"
+    if kind not in ("env", "flag"):
+        note = (" (%s)" % knob["note"]) if knob.get("note") else ""
+        return None, finding(runtime, "unknown_knob",
+                             "%s is bound beyond loopback by %s, and its bind setting is %s%s: this role does not "
+                             "edit it; set it to %s by hand, or declare the exposure in "
+                             "aihost_loopback_allowed_exposures" % (
+                                 display, unit, "the config key %r" % what if kind == "config" else "not known",
+                                 note, address))
+    files, error = read_files(unit, dropin_name)
+    if error:
+        return None, finding(runtime, "unit_unreadable",
+                             "%s runs from %s, which cannot be changed with a drop-in (%s): set %s to %s by hand"
+                             % (display, unit, error, what, address))
+    merged = merge_service(files)
+    ports = exposed_ports(runtime) or list(runtime.get("default_ports") or [])
+    value = loopback_value(knob, address, ports[0] if ports else None)
+    if value is None and action == "set":
+        return None, finding(runtime, "unknown_knob", "%s: the port for %s is unknown; set %s by hand"
+                             % (display, what, what))
+    flags, env_vars = knob_parts(knob)
+    lines = []
+    env_file_edits = []
+
+    # Command line: the main flag must give loopback; an env knob's flag alternatives, when used,
+    # override the variable, so they are rewritten too.
+    exec_values = merged["exec_start"]
+    flag_in_use = any(uses_flag(word, flag) or embeds_flag(word, flag)
+                      for raw in exec_values for _s, _e, word in tokenize(raw) for flag in flags)
+    if kind == "flag" or flag_in_use:
+        if len(exec_values) != 1:
+            return None, finding(runtime, "unsupported_unit", "%s has %d ExecStart= lines; set %s to %s by hand"
+                                 % (unit, len(exec_values), what, address))
+        try:
+            new_exec, _how = rewrite_flags(exec_values[0], flags, action if kind == "flag" else "set", value)
+        except ValueError as exc:
+            return None, finding(runtime, "unsupported_unit", "cannot rewrite ExecStart of %s safely (%s): set %s to %s by hand"
+                                 % (unit, exc, what, address))
+        lines += ["ExecStart=", "ExecStart=%s" % new_exec]
+
+    # Environment: the env knob itself, and any alternative variable the unit already sets.
+    environment = unit_environment(merged["environment"])
+    env_files = environment_file_paths(merged["environment_files"])
+    file_values = {}
+    for path, _optional in env_files:
+        if "%" in path or "$" in path:
+            return None, finding(runtime, "unit_unreadable", "%s loads EnvironmentFile=%s (with specifiers); set %s to %s by hand"
+                                 % (unit, path, what, address))
+        text = read_file(path)
+        if text is not None:
+            file_values[path] = parse_env_file(text)
+    wanted = []
+    if kind == "env":
+        wanted.append(knob.get("name"))
+    if value is not None:
+        for var in env_vars:
+            if var not in wanted and (var in environment or any(var in v for v in file_values.values())):
+                wanted.append(var)
+    for var in wanted:
+        lines.append(quote_env_assignment(var, value))
+        for path, values in file_values.items():
+            # EnvironmentFile= wins over Environment= whatever the order: edit the file too.
+            if var in values:
+                env_file_edits.append({"path": path, "name": var, "value": value})
+                lines.insert(0, "# %s is also set in %s, which wins over Environment=: edited there (backup kept)."
+                             % (var, path))
+    if not lines:
+        return None, finding(runtime, "unsupported_unit", "nothing to change in %s for %s; set %s to %s by hand"
+                             % (unit, display, what, address))
+    header = ("# Managed by aihost.hardening.loopback: %s (%s) listens on loopback only.\n"
+              "# Undo with aihost_loopback_state=absent, or delete this file, run\n"
+              "# 'systemctl daemon-reload' and restart %s.\n" % (display, runtime.get("name"), unit))
+    comments = [line for line in lines if line.startswith("#")]
+    settings = [line for line in lines if not line.startswith("#")]
+    dropin = header + "".join(c + "\n" for c in comments) + "[Service]\n" + "".join(v + "\n" for v in settings)
+    return {"unit": unit, "runtime": runtime.get("name"), "knob_kind": kind, "dropin": dropin,
+            "env_file_edits": env_file_edits, "original": original_text(files)}, None
+
+
+def plan(request, read_files=unit_files, read_file=read_text):
+    address = request.get("loopback_address", "127.0.0.1")
+    dropin_name = request["dropin_name"]
+    result = {"units": [], "findings": [], "managed": []}
+    for runtime in request.get("runtimes") or []:
+        name = runtime.get("name")
+        display = runtime.get("display_name") or name
+        knob = runtime.get("bind_knob") or {}
+        result["findings"].extend(container_findings(runtime))
+        units, unmanaged = service_units(runtime)
+        for pid in unmanaged:
+            result["findings"].append({
+                "runtime": name, "kind": "unmanaged_process",
+                "message": "%s (pid %s) is not run by a systemd service, so it was left running: restart it "
+                           "bound to %s (%s), or run it from a unit" % (display, pid, address, knob_hint(knob))})
+        for unit in units:
+            try:
+                unit_plan, problem = plan_unit(runtime, unit, address, dropin_name, read_files, read_file)
+            except ValueError as exc:  # an unterminated quote in the unit, for one
+                unit_plan, problem = None, finding(runtime, "unit_unreadable", "cannot parse %s (%s): bind %s to %s by hand"
+                                                   % (unit, exc, display, address))
+            if problem:
+                result["findings"].append(problem)
+            if unit_plan:
+                result["units"].append(unit_plan)
+                if name not in result["managed"]:
+                    result["managed"].append(name)
+    return result
+
+
+def knob_hint(knob):
+    kind = knob.get("kind")
+    name = knob.get("name")
+    if kind == "env" and name:
+        return "environment variable %s" % name
+    if kind == "flag" and name:
+        return "option %s" % name
+    if kind == "config" and name:
+        return "setting %s" % name
+    return "see its documentation"
+
+
+def main(argv):
+    if len(argv) != 2:
+        sys.stderr.write("usage: loopback_plan.py <base64 JSON request>\n")
+        return 2
+    try:
+        request = json.loads(base64.b64decode(argv[1]).decode("utf-8"))
+    except (ValueError, TypeError) as exc:
+        sys.stderr.write("loopback_plan.py: bad request: %s\n" % exc)
+        return 2
+    json.dump(plan(request), sys.stdout, indent=None, sort_keys=True)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
