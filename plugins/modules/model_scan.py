@@ -82,7 +82,7 @@ options:
     default: false
   workers:
     description:
-      - Files inspected and hashed in parallel. C(0) picks min(4, CPUs).
+      - Files inspected and hashed in parallel. C(0) picks half the CPUs, between 1 and 4.
     type: int
     default: 0
   read_size_mb:
