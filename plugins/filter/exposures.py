@@ -220,6 +220,10 @@ def world_exposures(entries, ports=None):
 
     With PORTS, only entries whose port is in PORTS are returned."""
     selected = None if ports is None else set(_port_value(port) for port in ports)
+    # Accept normalize_exposures' own output, where an entry whose default sources were empty
+    # has "sources: []" (it opens the port to nobody).
+    entries = [dict((key, value) for key, value in entry.items() if not (key == "sources" and value == []))
+               if isinstance(entry, dict) else entry for entry in entries or []]
     found = []
     for entry in normalize_exposures(entries):
         if selected is not None and entry["port"] not in selected:

@@ -186,6 +186,13 @@ def test_world_exposures():
     assert exposures.world_exposures([], [1]) == []
 
 
+def test_world_exposures_accepts_normalised_entries_with_no_sources():
+    """Normalised with empty admin networks, an entry without sources opens to nobody."""
+    normalised = exposures.normalize_exposures([{"port": 11434, "reason": "r"}], [])
+    assert normalised[0]["sources"] == []
+    assert exposures.world_exposures(normalised, [11434]) == []
+
+
 # --- nft_comment ---------------------------------------------------------------------------------------
 
 def test_nft_comment_is_one_safe_line():
