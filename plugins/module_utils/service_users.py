@@ -197,12 +197,19 @@ def apply_changes(directives, changes, where, errors):
     return result
 
 
+def quote_path(path):
+    """A path as one word of a systemd list setting: double-quoted when it holds blanks or quotes."""
+    if not re.search(r"[\s\"'\\]", path):
+        return path
+    return '"%s"' % path.replace("\\", "\\\\").replace('"', '\\"')
+
+
 def base_directives(user, group, data_dirs, gpu_host, device_allow, private_users, ip_allow, families):
     d = [["User", user], ["Group", group],
          ["NoNewPrivileges", "yes"],
          ["ProtectSystem", "strict"]]
     if data_dirs:
-        d.append(["ReadWritePaths", " ".join(data_dirs)])
+        d.append(["ReadWritePaths", " ".join(quote_path(p) for p in data_dirs)])
     d += [["ProtectHome", "yes"], ["PrivateTmp", "yes"]]
     if gpu_host:
         # A private /dev would hide the GPU nodes: keep the host's /dev, closed to all but these.
@@ -624,7 +631,10 @@ def plan(params, host, catalog):
         if name in catalog and name not in [s["runtime"] for s in services] \
                 and name not in [s["runtime"] for s in skipped if s["reason"] != "not listed in aihost_service_users_runtimes"]:
             warnings.append("aihost_service_users_runtimes lists %s, but it was not detected on this host" % name)
-    return {"services": services, "skipped": skipped, "gpu": gpu_plan, "login_defs": defs,
+    # Units an earlier run managed that this run leaves alone (not selected) keep their record.
+    retained = sorted(unit for unit in ((params["previous_state"] or {}).get("units") or {})
+                      if unit not in units_seen and host.unit_exists(unit))
+    return {"services": services, "skipped": skipped, "gpu": gpu_plan, "login_defs": defs, "retained_units": retained,
             "warnings": warnings, "errors": errors}
 
 

@@ -207,6 +207,11 @@ gpu:
     pending_nodes: {description: NVIDIA nodes whose live mode or group differ from the target., type: list, elements: dict}
     users_losing_access: {description: Human users outside the NVIDIA group who can open the nodes today., type: list, elements: str}
     groups_missing: {description: GPU groups that do not exist yet (created)., type: list, elements: str}
+retained_units:
+  description: Units of an earlier run's state that this run does not manage but that still exist; their records are kept.
+  returned: success
+  type: list
+  elements: str
 login_defs:
   description: UID_MIN, UID_MAX, GID_MIN, SYS_UID_MIN, SYS_GID_MIN used for the checks.
   returned: success
@@ -276,7 +281,8 @@ def main():
     for warning in warnings:
         module.warn(warning)
     module.exit_json(changed=False, services=result["services"], skipped=result["skipped"], gpu=result["gpu"],
-                     login_defs=result["login_defs"], notes=warnings)
+                     login_defs=result["login_defs"], notes=warnings,
+                     retained_units=result["retained_units"])
 
 
 if __name__ == "__main__":

@@ -304,6 +304,16 @@ def test_units_managed_earlier_stay_managed_when_detection_loses_them(host, cata
     gradio = by_runtime["gradio"]
     assert gradio["remembered"] and gradio["units"] == ["gradio.service"] and gradio["data_dirs"] == ["/var/lib/gradio"]
     assert gradio["health"] == [{"host": "127.0.0.1", "port": 7860}]
+    # A run limited to Ollama keeps Gradio's record (its unit still exists) and forgets the removed unit.
+    limited = make_plan(host, catalog, [runtime("ollama")], previous_state=state, select=["ollama"])
+    assert [s["runtime"] for s in limited["services"]] == ["ollama"]
+    assert limited["retained_units"] == ["gradio.service"]
+
+
+def test_paths_with_blanks_are_quoted_for_systemd():
+    assert su.quote_path("/srv/models") == "/srv/models"
+    assert su.quote_path("/srv/my models") == '"/srv/my models"'
+    assert su.quote_path('/srv/a"b') == '"/srv/a\\"b"'
 
 
 # --- systemd-analyze security -----------------------------------------------------------------
