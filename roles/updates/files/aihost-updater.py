@@ -1006,6 +1006,8 @@ def main(argv=None):
     except ConfigError as exc:
         error(str(exc))
         return EXIT_CONFIG
+    # CA bundle and proxy settings from the role: the same for the timer's runs and manual ones.
+    os.environ.update(dict((str(k), str(v)) for k, v in (cfg.get('environment') or {}).items()))
     os.makedirs(cfg['status_dir'], mode=0o755, exist_ok=True)
     lock_path = os.path.join(cfg['status_dir'], '.%s.lock' % cfg['name'])
     with open(lock_path, 'w') as lock:
