@@ -1,0 +1,53 @@
+"""Persistence. The hosts were rebooted (docker restart) in side_effect, so every other test already
+ran against the rules the boot loaded. Here: restarts and reloads of the services that could drop
+them, and the boot-time rollback of an apply that was never confirmed. Runs last: restarting the
+stock nftables.service flushes every table (Debian's /etc/nftables.conf), Docker's included."""
+import pytest
+import testinfra.utils.ansible_runner
+
+from conftest import INVENTORY, backend_of
+
+testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY).get_hosts("firewalled")
+
+LISTING = "nft -s list table inet aihost"
+
+
+@pytest.fixture(scope="module")
+def loaded(host):
+    return host.check_output(LISTING)
+
+
+def test_the_boot_loaded_the_recorded_table(host, loaded):
+    assert loaded + "\n" == host.file("/var/lib/aihost-firewall/loaded.nft").content_string
+
+
+def test_unconfirmed_apply_was_rolled_back_at_boot(host):
+    if host.backend.get_hostname() != "fw-nft-d13":
+        pytest.skip("side_effect left an unconfirmed apply on fw-nft-d13 only")
+    expected = host.file("/root/fw-confirmed.sha256").content_string.strip()
+    assert host.file("/etc/aihost/firewall.nft").sha256sum == expected
+    assert "UNCONFIRMED CHANGE" not in host.check_output("nft list table inet aihost")
+    assert not host.file("/var/lib/aihost-firewall/armed").exists
+
+
+@pytest.mark.parametrize("command", [
+    "systemctl restart aihost-firewall.service",
+    "systemctl daemon-reexec",
+    "systemctl restart nftables.service",
+    "systemctl reload nftables.service",
+])
+def test_table_survives_nftables_service_restarts(host, loaded, command):
+    if backend_of(host) != "nftables":
+        pytest.skip("firewalld host")
+    assert host.run(command).rc == 0
+    host.run("systemctl is-system-running --wait")
+    assert host.check_output(LISTING) == loaded
+
+
+@pytest.mark.parametrize("command", ["firewall-cmd --reload", "systemctl restart firewalld.service"])
+def test_zone_and_table_survive_firewalld_restarts(host, loaded, command):
+    if backend_of(host) != "firewalld":
+        pytest.skip("nftables host")
+    assert host.run(command).rc == 0
+    assert host.check_output("firewall-cmd --get-default-zone") == "aihost"
+    assert host.check_output(LISTING) == loaded
