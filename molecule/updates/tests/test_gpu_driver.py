@@ -1,6 +1,7 @@
 """GPU driver and CUDA packages are held at their branch (policy hold, the default); the NVIDIA
-Container Toolkit is not (its security fixes are independent of the driver branch). The packages
-are labelled stand-ins built in prepare.yml."""
+Container Toolkit is not (its security fixes are independent of the driver branch); a hold the
+administrator set before the role is not recorded as the role's. The packages are labelled
+stand-ins built in prepare.yml."""
 import json
 
 
@@ -10,6 +11,10 @@ def selection(host, package):
 
 def test_driver_package_held(host):
     assert selection(host, "nvidia-kernel-dkms") == "hold"
+
+
+def test_admins_hold_kept(host):
+    assert selection(host, "libcudnn9-cuda-12") == "hold"
 
 
 def test_container_toolkit_not_held(host):
@@ -25,5 +30,7 @@ def test_status_file_records_branch_and_holds(host):
     assert state["policy"] == "hold"
     assert state["branch"] == "550"
     assert state["branch_source"] == "package nvidia-kernel-dkms"
-    assert state["held"] == ["nvidia-kernel-dkms"]
+    assert state["held"] == ["libcudnn9-cuda-12", "nvidia-kernel-dkms"]
+    # Only the hold the role set itself is the role's to release later.
+    assert state["held_by_role"] == ["nvidia-kernel-dkms"]
     assert state["versions"]["nvidia-kernel-dkms"] == "550.163.01-1"
