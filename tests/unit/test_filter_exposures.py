@@ -220,8 +220,8 @@ FACTS = {
         {"name": "ollama", "listen": [{"protocol": "tcp", "address": "0.0.0.0", "port": 12000, "scope": "all"}],
          "default_ports": [11434], "containers": []},
         {"name": "my_server", "listen": [], "default_ports": [],
-         "containers": [{"id": "abc", "published": [{"host_ip": "0.0.0.0", "host_port": 18080,
-                                                      "container_port": 8080, "protocol": "tcp"}]}]},
+         "containers": [{"id": "abc", "published": [
+             {"host_ip": "0.0.0.0", "host_port": 18080, "container_port": 8080, "protocol": "tcp"}]}]},
     ],
 }
 
