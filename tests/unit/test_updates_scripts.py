@@ -194,7 +194,7 @@ def _no_proxy(monkeypatch):
 
 
 def test_binary_notify_reports_and_changes_nothing(tmp_path, release_server):
-    base, _ = release_server
+    base = release_server[0]
     cfg, prefix = _binary_cfg(tmp_path, base)
     cfg["policy"] = "notify"
     _install_v1(prefix)
@@ -204,7 +204,7 @@ def test_binary_notify_reports_and_changes_nothing(tmp_path, release_server):
 
 
 def test_binary_update_verifies_installs_and_rolls_back(tmp_path, release_server):
-    base, _ = release_server
+    base = release_server[0]
     cfg, prefix = _binary_cfg(tmp_path, base)
     _install_v1(prefix)
     code, status = updater.execute(cfg, "run")
@@ -236,7 +236,7 @@ def test_binary_checksum_mismatch_installs_nothing(tmp_path, release_server):
 
 
 def test_binary_without_checksum_source_is_refused(tmp_path, release_server):
-    base, _ = release_server
+    base = release_server[0]
     cfg, prefix = _binary_cfg(tmp_path, base, sha256_url=None)
     _install_v1(prefix)
     code, status = updater.execute(cfg, "run")
@@ -247,7 +247,7 @@ def test_binary_without_checksum_source_is_refused(tmp_path, release_server):
 
 
 def test_failed_health_check_rolls_the_binary_back(tmp_path, release_server):
-    base, _ = release_server
+    base = release_server[0]
     cfg, prefix = _binary_cfg(tmp_path, base)
     # Nothing listens on port 1 of loopback: the health check fails after the update.
     cfg["health"] = {"host": "127.0.0.1", "port": 1, "timeout": 0}

@@ -1,8 +1,8 @@
-#!/usr/bin/python3
 # aihost-reboot-gate: reboot after updates, only inside the maintenance window, only when the
 # system needs it, and never while a GPU compute job runs (unless forced).
-# Installed by the aihost.hardening.updates role and run by aihost-reboot-gate.service (started
-# by aihost-reboot-gate.timer). Python 3 standard library only: it runs on the managed hosts.
+# Installed (with a #!/usr/bin/python3 line added) by the aihost.hardening.updates role and run by
+# aihost-reboot-gate.service (started by aihost-reboot-gate.timer). Python 3 standard library
+# only: it runs on the managed hosts.
 #
 #   aihost-reboot-gate --config /etc/aihost/updates/reboot-gate.json [--dry-run]
 #
@@ -102,7 +102,7 @@ def run(argv, timeout=60):
     env = dict(os.environ, LANG='C', LC_ALL='C')
     try:
         proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                              universal_newlines=True, timeout=timeout)
+                              universal_newlines=True, timeout=timeout, check=False)
         return proc.returncode, proc.stdout, proc.stderr
     except (OSError, subprocess.TimeoutExpired) as exc:
         return 127, '', str(exc)

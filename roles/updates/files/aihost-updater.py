@@ -1,7 +1,7 @@
-#!/usr/bin/python3
 # aihost-updater: check for, and optionally apply, an update of one local-AI runtime.
-# Installed by the aihost.hardening.updates role and run by aihost-update-<runtime>.service
-# (started by its timer). Python 3 standard library only: it runs on the managed hosts.
+# Installed (with a #!/usr/bin/python3 line added) by the aihost.hardening.updates role and run by
+# aihost-update-<runtime>.service (started by its timer). Python 3 standard library only: it runs
+# on the managed hosts.
 #
 #   aihost-updater --config /etc/aihost/updates/<runtime>.json            # policy from the config
 #   aihost-updater --config ... --check                                     # report only, change nothing
@@ -768,8 +768,8 @@ class DockerAPI(object):
                 message = json.loads(text).get('message', text)
             except ValueError:
                 message = text
-            raise UpdateError('Docker API %s %s: HTTP %s: %s' % (method, path.split('?')[0], response.status,
-                                                                   message.strip()))
+            raise UpdateError('Docker API %s %s: HTTP %s: %s' % (
+                method, path.split('?')[0], response.status, message.strip()))
         if stream:
             return [json.loads(line) for line in text.splitlines() if line.strip().startswith('{')]
         return json.loads(text) if text.strip() else None
@@ -791,7 +791,7 @@ def split_image_ref(ref):
     """'repo/name:tag' -> ('repo/name', 'tag'); a port in the registry host is not a tag."""
     if '@' in ref:
         return ref.split('@', 1)[0], None
-    name, _, tag = ref.rpartition(':')
+    name, tag = ref.rpartition(':')[0], ref.rpartition(':')[2]
     if not name or '/' in tag:
         return ref, 'latest'
     return name, tag
