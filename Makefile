@@ -57,7 +57,7 @@ docs: venv
 	python scripts/role_docs.py
 
 unit: venv
-	pytest -q tests/unit
+	pytest -q tests/unit roles/*/tests/unit
 
 sanity: venv
 	scripts/sanity.sh
