@@ -150,7 +150,7 @@ def main():
         false_pos = sum(s.expect == "clean" and verdicts[p] not in ("clean", "skipped") for s, p in zip(corpus, paths))
         print("%-18s %8d %8d %8d %8d %9.2f" % (name, good, missed, false_pos, len(corpus), seconds))
     print("('!' marks a verdict that differs from the expectation; %d files have at least one)" % disagreements)
-    print("our scanner disagrees with the expectation on %d files" % sum(not correct(ours[p], s.expect)
+    print("our scanner disagrees with the expectation on %d files" % sum(not correct(ours[p], s.expect)  # noqa: E128
                                                                        for s, p in zip(corpus, paths)))
     import shutil
     shutil.rmtree(work, ignore_errors=True)

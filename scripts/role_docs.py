@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Generate each role's defaults/main.yml and the variables section of its README.md from
 meta/argument_specs.yml, the single source of truth for a role's inputs.
 
@@ -103,8 +103,8 @@ def render_readme_block(role, entry):
         lines.append("| `%s` | %s | %s | %s |" % (name, _type_cell(option), _default_cell(option),
                                                   _cell(_description(option))))
         for sub_name, sub in (option.get("options") or {}).items():
-            lines.append("| `%s[].%s` | %s | %s | %s |" % (name, sub_name, _type_cell(sub), _default_cell(sub),
-                                                          _cell(_description(sub))))
+            row = (name, sub_name, _type_cell(sub), _default_cell(sub), _cell(_description(sub)))
+            lines.append("| `%s[].%s` | %s | %s | %s |" % row)
     lines += ["", "Full reference: `ansible-doc -t role aihost.hardening.%s`." % role, END]
     return "\n".join(lines) + "\n"
 

@@ -25,7 +25,7 @@ def ollama(version="0.12.3", scope="all", user="root", auth=False, **extra):
                "exposure": scope, "auth": {"enabled": auth, "evidence": "default: no authentication"},
                "run_as": [user], "processes": [{"pid": 10, "user": user}], "units": [{"name": "ollama.service"}],
                "containers": [], "listen": [{"protocol": "tcp", "address": "0.0.0.0" if scope == "all" else "127.0.0.1",
-                                               "port": 11434, "scope": scope, "pid": 10}],
+                                              "port": 11434, "scope": scope, "pid": 10}],  # noqa: E127
                "data_paths": ["/root/.ollama/models"], "risky_flags": []}
     runtime.update(extra)
     return runtime
@@ -67,16 +67,16 @@ def test_advisories_file_is_well_formed():
 
 
 NFT_DROP = """table inet aihost_firewall {
-	chain input {
-		type filter hook input priority filter; policy drop;
-		ct state established,related accept
-	}
+\tchain input {
+\t\ttype filter hook input priority filter; policy drop;
+\t\tct state established,related accept
+\t}
 }
 """
 NFT_DOCKER_ONLY = """table ip filter {
-	chain FORWARD {
-		type filter hook forward priority filter; policy drop;
-	}
+\tchain FORWARD {
+\t\ttype filter hook forward priority filter; policy drop;
+\t}
 }
 """
 

@@ -54,14 +54,14 @@ def curl(node, url, *args):
     cmd = "curl -sk -o /dev/stdout -D /dev/stdout -w '\\n%%{http_code}' --max-time 20 %s %s" % (
         " ".join(args), url)
     out = node.check_output(cmd)
-    body, _, status = out.rpartition("\n")
+    body, _sep, status = out.rpartition("\n")
     return int(status), body
 
 
 def test_runtimes_answer_on_loopback(host):
     """Each runtime still serves on 127.0.0.1 after the rebind (HTTP 200)."""
     for port, (runtime, path) in RUNTIMES.items():
-        status, _ = curl(host, "http://127.0.0.1:%d%s" % (port, path))
+        status, _body = curl(host, "http://127.0.0.1:%d%s" % (port, path))
         assert status == 200, "%s on 127.0.0.1:%d answered %s" % (runtime, port, status)
 
 
@@ -113,7 +113,7 @@ def test_token_proxy_refuses_without_a_valid_token(scanner, address, header):
 def test_token_proxy_refuses_other_sources(host):
     """127.0.0.1 is not in the allowlist (the scenario network is): 403, even with the right token."""
     token = secret(host, "%d.token" % TOKEN_PROXY)
-    status, _ = curl(host, "https://127.0.0.1:%d/api/version" % TOKEN_PROXY, "-H 'Authorization: Bearer %s'" % token)
+    status, _body = curl(host, "https://127.0.0.1:%d/api/version" % TOKEN_PROXY, "-H 'Authorization: Bearer %s'" % token)
     assert status == 403
 
 
@@ -122,9 +122,9 @@ def test_token_proxy_limits_request_bodies(host, scanner, address):
     token = secret(host, "%d.token" % TOKEN_PROXY)
     auth = "-H 'Authorization: Bearer %s'" % token
     scanner.check_output("head -c 2097152 /dev/zero > /tmp/big.bin")
-    status, _ = curl(scanner, "https://%s:%d/api/tags" % (address, TOKEN_PROXY), auth, "--data-binary @/tmp/big.bin")
+    status, _body = curl(scanner, "https://%s:%d/api/tags" % (address, TOKEN_PROXY), auth, "--data-binary @/tmp/big.bin")
     assert status == 413
-    status, _ = curl(scanner, "https://%s:%d/api/tags" % (address, TOKEN_PROXY), auth, "-X GET")
+    status, _body = curl(scanner, "https://%s:%d/api/tags" % (address, TOKEN_PROXY), auth, "-X GET")
     assert status == 200
 
 
@@ -137,7 +137,7 @@ def test_basic_proxy(host, scanner, address):
     assert "version" in body
     status, body = curl(scanner, url, "-u 'aihost:not-the-password'")
     assert status == 401
-    status, _ = curl(scanner, url)
+    status, _body = curl(scanner, url)
     assert status == 401
 
 
@@ -145,7 +145,7 @@ def test_proxy_uses_tls(scanner, address):
     """The proxy speaks TLS only (a self-signed certificate by default); plain HTTP is refused."""
     out = scanner.check_output("curl -skv --max-time 20 -o /dev/null https://%s:%d/ 2>&1 || true" % (address, TOKEN_PROXY))
     assert re.search(r"SSL connection using TLSv1\.[23]", out), out
-    status, _ = curl(scanner, "http://%s:%d/" % (address, TOKEN_PROXY))
+    status, _body = curl(scanner, "http://%s:%d/" % (address, TOKEN_PROXY))
     assert status == 400  # nginx: "plain HTTP request was sent to HTTPS port"
 
 
