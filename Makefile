@@ -22,7 +22,7 @@ SCENARIOS ?= $(shell scripts/scenarios.sh)
 
 .PHONY: help venv docker images audit test lint docs unit sanity molecule bench clean installed ee changelog-lint
 help:
-	@echo "make audit      read-only audit of this machine (JSON + summary under reports/)"
+	@echo "make audit      read-only audit of this machine: JSON/Markdown/SARIF/JUnit under reports/; fails on findings >= high"
 	@echo "make test       lint, unit tests, ansible-test sanity and every Molecule scenario"
 	@echo "make lint | docs | unit | sanity | molecule [SCENARIOS='default'] | bench"
 
