@@ -95,7 +95,6 @@ def test_safe_member(name, ok):
 ])
 def test_in_window(now, start, end, inside):
     assert gate.in_window(now, start, end) is inside
-    assert updater.in_window(now, start, end) is inside
 
 
 # ------------------------------------------------------------------ containers

@@ -213,19 +213,6 @@ def safe_member(name):
     return '..' not in parts
 
 
-def in_window(now_hhmm, start, end):
-    """True when HH:MM now lies in [start, end); windows may cross midnight."""
-    def minutes(value):
-        hours, mins = value.split(':')
-        return int(hours) * 60 + int(mins)
-    now, low, high = minutes(now_hhmm), minutes(start), minutes(end)
-    if low == high:
-        return True
-    if low < high:
-        return low <= now < high
-    return now >= low or now < high
-
-
 def strip_image_defaults(container_config, old_image_config):
     """Container Config minus what it inherited from its old image, so the new image's own
     defaults (Env, Cmd, Entrypoint, Labels, ...) apply to the recreated container."""
