@@ -12,26 +12,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import tempfile
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.plugins.action import ActionBase
-
-
-def _write(path, content, mode):
-    """Atomically replace PATH with CONTENT (a temporary file in the same directory, renamed)."""
-    directory = os.path.dirname(path)
-    handle, temporary = tempfile.mkstemp(prefix=".aihost-report-", dir=directory)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(to_bytes(content))
-        os.chmod(temporary, mode)
-        os.rename(temporary, path)
-    except Exception:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+from ansible_collections.aihost.hardening.plugins.module_utils.atomic_file import atomic_write
 
 
 class ActionModule(ActionBase):
@@ -61,7 +46,7 @@ class ActionModule(ActionBase):
                 path = os.path.join(dest, name)
                 content = to_text(files[name])
                 # Text files end with a newline (Jinja cannot reliably append one in YAML scalars).
-                _write(path, content if content.endswith("\n") else content + "\n", mode)
+                atomic_write(path, to_bytes(content if content.endswith("\n") else content + "\n"), mode)
                 written.append(path)
         except (IOError, OSError) as exc:
             raise AnsibleActionFail("audit_write_reports: cannot write under %s: %s" % (dest, to_text(exc)))

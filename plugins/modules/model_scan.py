@@ -350,11 +350,11 @@ files:
 
 import json
 import os
-import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.aihost.hardening.plugins.module_utils.atomic_file import atomic_write
 from ansible_collections.aihost.hardening.plugins.module_utils.model_store import (
     SCANNER_VERSION, build_manifest, canonical_json, check_signature, compare, findings_of, load_manifest,
     read_key, scan_store, signature_for, summarize_verdicts)
@@ -366,22 +366,6 @@ def _read_bytes(path):
             return handle.read()
     except FileNotFoundError:
         return None
-
-
-def _atomic_write(path, data, mode):
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except Exception:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _mode_int(module, value):
@@ -460,7 +444,7 @@ def main():
             state["bytes_to_read"] / 1e6, state["mb_per_s"], state["current"]))
         if p["progress_file"] and not module.check_mode:
             try:
-                _atomic_write(p["progress_file"], (json.dumps(dict(state, updated=time.time())) + "\n").encode(), 0o640)
+                atomic_write(p["progress_file"], (json.dumps(dict(state, updated=time.time())) + "\n").encode(), 0o640)
             except OSError:
                 pass
 
@@ -528,7 +512,7 @@ def main():
                     module.fail_json(msg="directory of the manifest %s does not exist" % manifest_path, **result)
                 try:
                     for path, data in writes:
-                        _atomic_write(path, data, file_mode)
+                        atomic_write(path, data, file_mode)
                 except OSError as exc:
                     module.fail_json(msg="cannot write %s: %s" % (manifest_path, exc), **result)
         elif os.path.exists(manifest_path) and (os.stat(manifest_path).st_mode & 0o7777) != file_mode:

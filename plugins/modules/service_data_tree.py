@@ -141,11 +141,11 @@ import json
 import os
 import pwd
 import stat
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.aihost.hardening.plugins.module_utils.atomic_file import atomic_write
 from ansible_collections.aihost.hardening.plugins.module_utils.service_users import capped_mode, file_cap
 
 
@@ -265,16 +265,7 @@ class Tree(object):
         document = {"generator": "aihost.hardening.service_users", "tree": self.module.params["path"],
                     "note": "original uid, gid and mode of every entry the role changed, first record kept",
                     "entries": existing}
-        handle, temp = tempfile.mkstemp(dir=directory, prefix=".aihost-backup-")
-        try:
-            with os.fdopen(handle, "w") as out:
-                json.dump(document, out, indent=1, sort_keys=True)
-            os.chmod(temp, 0o600)
-            os.rename(temp, path)
-        except Exception:
-            if os.path.exists(temp):
-                os.unlink(temp)
-            raise
+        atomic_write(path, json.dumps(document, indent=1, sort_keys=True).encode("utf-8"), 0o600)
 
     def run(self):
         root = self.module.params["path"]
