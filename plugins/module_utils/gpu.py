@@ -1284,3 +1284,46 @@ def collect(host, run_command=None, nvidia_smi='query', nvidia_ctk=True, path_en
     facts['summary'] = summarize(facts)
     facts['warnings'] = list(host.warnings)
     return facts
+
+
+# ---------------------------------------------------------------------------------------------
+# The module side, shared by aihost.hardening.gpu_facts and aihost.hardening.host_audit_facts:
+# the GPU options, their checks, and run_command bounded by coreutils timeout.
+
+ARGUMENT_SPEC = dict(
+    nvidia_smi=dict(type='str', default='query', choices=['query', 'xml', 'never']),
+    nvidia_smi_timeout=dict(type='int', default=20),
+    nvidia_ctk=dict(type='bool', default=True),
+)
+
+
+def module_runner(module, timeout):
+    """run_command for the extra sources: argv list, pinned locale, bounded by coreutils timeout."""
+    timeout_bin = module.get_bin_path('timeout')
+
+    def run(argv):
+        if timeout_bin:
+            argv = [timeout_bin, str(timeout)] + list(argv)
+        rc, out, err = module.run_command(argv, check_rc=False, handle_exceptions=False)
+        if timeout_bin and rc == 124:
+            return rc, out, 'timed out after %s s' % timeout
+        return rc, out, err
+    return run
+
+
+def option_errors(params):
+    """Messages for bad GPU options in ``params`` (empty when they are fine)."""
+    if params['nvidia_smi_timeout'] < 1:
+        return ['nvidia_smi_timeout must be at least 1 second, got %s' % params['nvidia_smi_timeout']]
+    return []
+
+
+def collect_for_module(module, host, runner_factory=module_runner):
+    """The ``aihost_gpu`` facts of ``host`` with the options in ``module.params``."""
+    return collect(
+        host,
+        run_command=runner_factory(module, module.params['nvidia_smi_timeout']),
+        nvidia_smi=module.params['nvidia_smi'],
+        nvidia_ctk=module.params['nvidia_ctk'],
+        path_env=os.environ.get('PATH', ''),
+    )

@@ -390,122 +390,31 @@ ansible_facts:
           sample: ["could not read the open files of 3 processes (not root?): their sockets stay unattributed"]
 """
 
-import os
-import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.aihost.hardening.plugins.module_utils import procfs
-from ansible_collections.aihost.hardening.plugins.module_utils import runtime_detect
-from ansible_collections.aihost.hardening.plugins.module_utils.container_api import (
-    inspect_container, list_containers, normalise_image)
-from ansible_collections.aihost.hardening.plugins.module_utils.runtime_catalog import (
-    CatalogError, load_catalog)
+from ansible_collections.aihost.hardening.plugins.module_utils import runtime_facts
 
 
 # The filesystem root the module reads; unit tests point it at a fixture tree.
 HOST_ROOT = "/"
 
-
-def gather(catalog, root=None, include_udp=True, collect_versions=True, container_sockets=(),
-           container_api_timeout=1.0, run_version_command=None, warnings=None):
-    """Read the host (under ``root``) and build the facts. Separate from main() for tests."""
-    warnings = [] if warnings is None else warnings
-    root = HOST_ROOT if root is None else root
-    listeners = procfs.read_listeners(root, include_udp=include_udp, warnings=warnings)
-    processes = procfs.scan_processes(root, warnings=warnings)
-    users = procfs.read_users(root)
-    # When we run inside a container, pid 1's container is "the host" for everything we report.
-    ambient = None
-    if 1 in processes:
-        ambient = procfs.read_details(processes[1], root).get("container_id")
-    containers = list_containers(container_sockets, container_api_timeout, warnings) if container_sockets else {}
-    images = set()
-    for entry in catalog.values():
-        images.update(entry.get("match", {}).get("images") or [])
-    for container in containers.values():
-        image = normalise_image(container.get("image"))
-        if any(image == ref or image.endswith("/" + ref) for ref in images):
-            inspect_container(container, container_api_timeout, warnings)
-    view = runtime_detect.HostView(root=root, listeners=listeners, processes=processes, containers=containers,
-                                   users=users, run_version_command=run_version_command,
-                                   ambient_container=ambient)
-    units = runtime_detect.scan_units(catalog, root)
-    pip = runtime_detect.scan_pip(catalog, root)
-    dpkg = runtime_detect.scan_dpkg(catalog, root)
-    binaries = runtime_detect.scan_binaries(catalog, root)
-    return runtime_detect.build_facts(view, catalog, units=units, pip=pip, dpkg=dpkg, binaries=binaries,
-                                      collect_versions=collect_versions, warnings=warnings)
-
-
-VERSION_COMMAND_TIMEOUT = 5
-
-
-def _version_runner(module):
-    """Run the catalog's version command (``ollama --version``) under coreutils ``timeout`` with a
-    pinned locale, and return the first version-like word of its output."""
-    timeout = module.get_bin_path("timeout")
-
-    def run(argv, process):
-        binary = argv[0]
-        if process is not None and process.get("exe") and os.path.basename(process["exe"]) == binary:
-            path = process["exe"]
-        else:
-            path = module.get_bin_path(binary)
-        if not path or not timeout:
-            return None
-        try:
-            # A binary that ignores --version and starts serving must not hang the module.
-            rc, out, err = module.run_command([timeout, "-k", "1", str(VERSION_COMMAND_TIMEOUT), path] + list(argv[1:]),
-                                              check_rc=False)
-        except Exception:  # pylint: disable=broad-except
-            return None
-        match = re.search(r"\b(v?[0-9]+\.[0-9]+(?:\.[0-9]+)?[0-9A-Za-z.+-]*)", (out or "") + "\n" + (err or ""))
-        return match.group(1).lstrip("v") if rc == 0 and match else None
-    return run
+# The host read and the version-command runner live in module_utils/runtime_facts.py, shared with
+# aihost.hardening.host_audit_facts; these names stay for callers of this module's functions.
+gather = runtime_facts.gather
+_version_runner = runtime_facts.version_runner
+VERSION_COMMAND_TIMEOUT = runtime_facts.VERSION_COMMAND_TIMEOUT
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            catalog_extra=dict(type="raw"),
-            catalog_errors=dict(type="str", default="fail", choices=["fail", "warn"]),
-            include_udp=dict(type="bool", default=True),
-            collect_versions=dict(type="bool", default=True),
-            version_commands=dict(type="bool", default=False),
-            docker_socket=dict(type="path", default="/var/run/docker.sock"),
-            podman_socket=dict(type="path", default="/run/podman/podman.sock"),
-            container_api_timeout=dict(type="float", default=1.0),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=dict(runtime_facts.ARGUMENT_SPEC), supports_check_mode=True)
     module.run_command_environ_update = dict(LANG="C", LC_ALL="C", LC_MESSAGES="C")
-    params = module.params
-    if params["container_api_timeout"] <= 0:
-        module.fail_json(msg="container_api_timeout must be a positive number of seconds, got %s"
-                         % params["container_api_timeout"])
-
-    try:
-        catalog, warnings = load_catalog(params["catalog_extra"], strict=params["catalog_errors"] == "fail")
-    except CatalogError as exc:
-        module.fail_json(msg=str(exc))
-
-    if not os.path.isdir(os.path.join(HOST_ROOT, "proc", "net")):
-        module.fail_json(msg="%s is not a mounted procfs: ai_runtime_facts needs Linux /proc"
-                         % os.path.join(HOST_ROOT, "proc"))
-
     started = time.time()
-    sockets = []
-    if params["docker_socket"]:
-        sockets.append(("docker", params["docker_socket"]))
-    if params["podman_socket"] and params["podman_socket"] != params["docker_socket"]:
-        sockets.append(("podman", params["podman_socket"]))
-    facts = gather(catalog, include_udp=params["include_udp"],
-                   collect_versions=params["collect_versions"], container_sockets=sockets,
-                   container_api_timeout=params["container_api_timeout"],
-                   run_version_command=_version_runner(module) if params["version_commands"] else None,
-                   warnings=warnings)
+    try:
+        facts = runtime_facts.collect(module, "ai_runtime_facts", root=HOST_ROOT)
+    except runtime_facts.RuntimeFactsError as exc:
+        module.fail_json(msg=str(exc))
     for warning in facts["warnings"]:
         module.warn(warning)
     module.exit_json(changed=False, ansible_facts={"aihost_runtime": facts},

@@ -439,49 +439,25 @@ ansible_facts:
           elements: str
 '''
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.aihost.hardening.plugins.module_utils.gpu import HostTree, collect
+from ansible_collections.aihost.hardening.plugins.module_utils import gpu
+from ansible_collections.aihost.hardening.plugins.module_utils.gpu import HostTree
 
-
-def make_runner(module, timeout):
-    """run_command for the extra sources: argv list, pinned locale, bounded by coreutils timeout."""
-    timeout_bin = module.get_bin_path('timeout')
-
-    def run(argv):
-        if timeout_bin:
-            argv = [timeout_bin, str(timeout)] + list(argv)
-        rc, out, err = module.run_command(argv, check_rc=False, handle_exceptions=False)
-        if timeout_bin and rc == 124:
-            return rc, out, 'timed out after %s s' % timeout
-        return rc, out, err
-    return run
+# The runner and the collection with the module's options live in module_utils/gpu.py, shared with
+# aihost.hardening.host_audit_facts; these names stay for callers of this module's functions.
+make_runner = gpu.module_runner
 
 
 def collect_facts(module, host):
-    return collect(
-        host,
-        run_command=make_runner(module, module.params['nvidia_smi_timeout']),
-        nvidia_smi=module.params['nvidia_smi'],
-        nvidia_ctk=module.params['nvidia_ctk'],
-        path_env=os.environ.get('PATH', ''),
-    )
+    return gpu.collect_for_module(module, host)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            nvidia_smi=dict(type='str', default='query', choices=['query', 'xml', 'never']),
-            nvidia_smi_timeout=dict(type='int', default=20),
-            nvidia_ctk=dict(type='bool', default=True),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=dict(gpu.ARGUMENT_SPEC), supports_check_mode=True)
     module.run_command_environ_update = dict(LANG='C', LC_ALL='C', LC_MESSAGES='C')
-    if module.params['nvidia_smi_timeout'] < 1:
-        module.fail_json(msg='nvidia_smi_timeout must be at least 1 second, got %s'
-                         % module.params['nvidia_smi_timeout'])
+    errors = gpu.option_errors(module.params)
+    if errors:
+        module.fail_json(msg='; '.join(errors))
     facts = collect_facts(module, HostTree('/'))
     for warning in facts['warnings']:
         module.warn(warning)
