@@ -14,6 +14,8 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.aihost.hardening.plugins.module_utils import host_config
+
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 SEVERITY_RANK = dict((name, len(SEVERITIES) - index) for index, name in enumerate(SEVERITIES))
 SCOPE_RANK = {"loopback": 0, "specific": 1, "all": 2}
@@ -160,105 +162,17 @@ def version_in_range(version, affected=None, fixed=None, introduced=None):
 
 
 # ---------------------------------------------------------------------------------------------
-# Host checks (the text a read-only shell task collected; parsed here so tests feed fixtures)
+# Host checks: read on the target by aihost.hardening.host_audit_facts, parsed by host_config.py.
 
-def parse_host_checks(text):
-    """Parse the sectioned output of the role's host_checks.sh into a dictionary.
+def parse_host_checks(checks):
+    """The ``host_checks`` dictionary from what the host returned.
 
-    Sections start with ``@@name``; the lines up to the next marker are its body.
+    ``checks`` is either that dictionary already (host_audit_facts parses on the target) or the
+    sectioned ``@@name`` text form, parsed here by the same code (module_utils/host_config.py).
     """
-    sections = {}
-    current = None
-    for line in (text or "").splitlines():
-        if line.startswith("@@"):
-            current = line[2:].strip()
-            sections.setdefault(current, [])
-        elif current is not None:
-            sections[current].append(line)
-
-    def body(name):
-        return sections.get(name, [])
-
-    def first(name):
-        lines = [item.strip() for item in body(name) if item.strip()]
-        return lines[0] if lines else ""
-
-    ruleset = "\n".join(body("nft_ruleset"))
-    nft_filtering = _nft_filters_input(ruleset)
-    firewalld = first("firewalld") == "active"
-    ufw = any(line.strip().lower().startswith("status: active") for line in body("ufw"))
-    iptables_policy_drop = any(re.match(r"^-P INPUT (DROP|REJECT)", line) for line in body("iptables"))
-    iptables_rules = any(re.match(r"^-A INPUT .*-j (DROP|REJECT)", line) for line in body("iptables"))
-    firewall_active = bool(nft_filtering or firewalld or ufw or iptables_policy_drop or iptables_rules)
-    firewall_evidence = []
-    if nft_filtering:
-        firewall_evidence.append("nftables input chain drops or rejects")
-    if firewalld:
-        firewall_evidence.append("firewalld is active")
-    if ufw:
-        firewall_evidence.append("ufw is active")
-    if iptables_policy_drop or iptables_rules:
-        firewall_evidence.append("iptables INPUT drops or rejects")
-    if not firewall_evidence:
-        firewall_evidence.append("no nftables input chain that drops, firewalld inactive, ufw inactive or "
-                                 "missing, no iptables INPUT drop")
-
-    periodic = {}
-    for line in body("apt_periodic"):
-        match = re.match(r'^APT::Periodic::([A-Za-z-]+)\s+"([^"]*)";', line.strip())
-        if match:
-            periodic[match.group(1)] = match.group(2)
-    unattended_installed = first("unattended_upgrades") == "present"
-    apt_auto = (unattended_installed and periodic.get("Unattended-Upgrade", "0") not in ("0", "")
-                and periodic.get("Enable", "1") != "0")
-    dnf_timers = [line.split()[0] for line in body("dnf_timers") if line.strip().endswith(" enabled")]
-    updates_evidence = []
-    if apt_auto:
-        updates_evidence.append('unattended-upgrades installed, APT::Periodic::Unattended-Upgrade "%s"'
-                                % periodic.get("Unattended-Upgrade"))
-    if dnf_timers:
-        updates_evidence.append("enabled: %s" % ", ".join(dnf_timers))
-    if not updates_evidence:
-        updates_evidence.append("unattended-upgrades %s, APT::Periodic::Unattended-Upgrade %r, no enabled "
-                                "dnf-automatic timer" % ("installed" if unattended_installed else "not installed",
-                                                         periodic.get("Unattended-Upgrade")))
-
-    paths = []
-    for line in body("data_paths"):
-        fields = line.split("|", 3)
-        if len(fields) == 4 and re.match(r"^[0-7]{1,4}$", fields[0]):
-            paths.append({"mode": "%04o" % int(fields[0], 8), "owner": fields[1], "group": fields[2],
-                          "path": fields[3]})
-
-    return {
-        "firewall": {"active": firewall_active, "evidence": "; ".join(firewall_evidence),
-                     "nftables_tables": [line.strip() for line in ruleset.splitlines() if line.startswith("table ")],
-                     "firewalld_active": firewalld, "ufw_active": ufw},
-        "automatic_updates": {"configured": bool(apt_auto or dnf_timers), "evidence": "; ".join(updates_evidence),
-                              "apt_periodic": periodic, "dnf_timers": dnf_timers},
-        "data_path_modes": paths,
-        "packages": [dict(zip(("manager", "name", "version"), line.split("|", 2)))
-                     for line in body("packages") if line.count("|") == 2],
-    }
-
-
-def _nft_filters_input(ruleset):
-    """True when an nftables chain hooked on input drops by policy or has a drop/reject rule."""
-    chain = None
-    for raw in ruleset.splitlines():
-        line = raw.strip()
-        if line.startswith("chain "):
-            chain = {"input": False}
-        elif chain is not None:
-            if re.search(r"\bhook input\b", line):
-                chain["input"] = True
-                if re.search(r"\bpolicy drop\b", line):
-                    return True
-            elif chain["input"] and re.search(r"\b(drop|reject)\b", line):
-                return True
-            elif line == "}":
-                chain = None
-    return False
+    if isinstance(checks, dict):
+        return checks
+    return host_config.summarize(host_config.split_sections(checks))
 
 
 # ---------------------------------------------------------------------------------------------

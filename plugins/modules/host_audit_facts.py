@@ -1,0 +1,292 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: aihost.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: host_audit_facts
+short_description: Everything the aihost audit reads from one host, in one module run
+version_added: "0.2.0"
+description:
+  - Reads, in one run on the target, all that the C(aihost.hardening.audit) role needs from a host,
+    so a fleet audit costs one remote round trip per host.
+  - The AI runtime and listener facts (C(ansible_facts.aihost_runtime)), from the same code as
+    M(aihost.hardening.ai_runtime_facts), with the same options.
+  - The GPU facts (C(ansible_facts.aihost_gpu)), from the same code as M(aihost.hardening.gpu_facts),
+    with the same options.
+  - The host-configuration checks (RV(host_checks)) - whether a firewall filters input (the nftables
+    ruleset, firewalld, ufw), whether automatic security updates are configured (unattended-upgrades
+    with C(APT::Periodic), dnf-automatic timers), the modes and owners of the runtimes' data paths, and
+    the installed versions of O(packages).
+  - The report header (RV(host)) - host name, FQDN, OS name and version (from C(/etc/os-release), and
+    C(/etc/debian_version) for the Debian point release), kernel and architecture (C(uname)), with the
+    names M(ansible.builtin.setup) uses for the common distributions.
+  - Read-only. Commands it may run, each as an argument list under the C locale and only when the tool
+    exists - C(nft list ruleset), C(systemctl is-active firewalld) and C(systemctl is-enabled) for
+    dnf-automatic timers (only when their unit files exist), C(ufw status), C(apt-config dump),
+    C(dpkg-query -W) or C(rpm -q) for O(packages), plus what the two facts modules run (see their
+    O(version_commands), O(nvidia_smi) and O(nvidia_ctk) options).
+author:
+  - aihost.hardening maintainers (@aihost)
+options:
+  packages:
+    description:
+      - OS packages whose installed versions go into RV(host_checks.packages). Packages that are not
+        installed are left out. With an empty list no package is recorded.
+    type: list
+    elements: str
+    default: []
+  data_paths:
+    description:
+      - Paths whose mode, owner and group go into RV(host_checks.data_path_modes), after the data
+        paths of every runtime found (duplicates once). Paths that do not exist are left out.
+    type: list
+    elements: path
+    default: []
+  catalog_extra:
+    description:
+      - Extra or overriding runtime catalog entries, as for M(aihost.hardening.ai_runtime_facts).
+    type: raw
+  catalog_errors:
+    description:
+      - What to do with an invalid O(catalog_extra) entry - V(fail) stops the module with every problem,
+        V(warn) skips the entry with a warning.
+    type: str
+    choices: [fail, warn]
+    default: fail
+  include_udp:
+    description: Also list bound, unconnected UDP sockets.
+    type: bool
+    default: true
+  collect_versions:
+    description: Read runtime versions from local metadata (pip, dpkg, version files, image tags).
+    type: bool
+    default: true
+  version_commands:
+    description:
+      - When no version was found in local metadata, run the runtime's own version command under
+        C(timeout 5). Off by default, because it starts processes.
+    type: bool
+    default: false
+  docker_socket:
+    description: Docker Engine API socket; a missing socket means no Docker containers.
+    type: path
+    default: /var/run/docker.sock
+  podman_socket:
+    description: Podman's Docker-compatible API socket, used the same way.
+    type: path
+    default: /run/podman/podman.sock
+  container_api_timeout:
+    description: Seconds to wait for each container API request.
+    type: float
+    default: 1.0
+  nvidia_smi:
+    description:
+      - How to ask C(nvidia-smi) for GPU names and UUIDs, as for M(aihost.hardening.gpu_facts) - it runs
+        only when the NVIDIA kernel module is loaded and C(/dev/nvidiactl) exists; V(never) never runs it.
+    type: str
+    choices: [query, xml, never]
+    default: query
+  nvidia_smi_timeout:
+    description: Seconds C(nvidia-smi) may run (at least 1).
+    type: int
+    default: 20
+  nvidia_ctk:
+    description: Ask C(nvidia-ctk --version) for the NVIDIA Container Toolkit version when it is installed.
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.facts
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads; check mode returns the same facts.
+  diff_mode:
+    support: none
+    details: Nothing changes, so there is nothing to diff.
+  facts:
+    support: full
+  platform:
+    platforms: linux
+    details: Needs C(/proc) and C(/sys); sockets are those of the network namespace the module runs in.
+notes:
+  - Run it as root (C(become)) so that sockets of other users' processes get their owners.
+  - The standalone M(aihost.hardening.ai_runtime_facts) and M(aihost.hardening.gpu_facts) return the
+    same fact trees; use them when a role needs only one of them.
+seealso:
+  - module: aihost.hardening.ai_runtime_facts
+  - module: aihost.hardening.gpu_facts
+"""
+
+EXAMPLES = r"""
+- name: Read everything the audit needs from the host, in one module run
+  aihost.hardening.host_audit_facts:
+    packages: [openssh-server, nftables, unattended-upgrades]
+    version_commands: true
+  become: true
+  register: audit_facts
+
+- name: Say whether a firewall filters input
+  ansible.builtin.debug:
+    msg: >-
+      {{ audit_facts.host.hostname }} ({{ audit_facts.host.os }}):
+      {{ audit_facts.host_checks.firewall.evidence }}; runtimes:
+      {{ ansible_facts.aihost_runtime.runtimes | map(attribute='name') | join(', ') or 'none' }}
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: The two fact trees of the aihost facts contract.
+  returned: success
+  type: complex
+  contains:
+    aihost_runtime:
+      description:
+        - AI runtimes and every listening socket with its owner, exactly as
+          M(aihost.hardening.ai_runtime_facts) returns them (see its RETURN block for every field).
+      returned: always
+      type: dict
+    aihost_gpu:
+      description:
+        - GPUs, drivers, device nodes and the container toolkit, exactly as
+          M(aihost.hardening.gpu_facts) returns them (see its RETURN block for every field).
+      returned: always
+      type: dict
+host:
+  description: The report header - who the host says it is.
+  returned: success
+  type: complex
+  contains:
+    hostname:
+      description: Short host name (the node name up to the first dot, like C(ansible_facts.hostname)).
+      type: str
+      sample: gpu-node-01
+    fqdn:
+      description: Fully qualified name as the host resolves it.
+      type: str
+      sample: gpu-node-01.example.org
+    os:
+      description:
+        - Distribution and version, or null - the distribution name M(ansible.builtin.setup) uses for the
+          common distributions (else os-release C(NAME)) and os-release C(VERSION_ID); on Debian the
+          point release from C(/etc/debian_version).
+      type: str
+      sample: Debian 12.12
+    kernel:
+      description: Kernel release.
+      type: str
+      sample: 6.1.0-40-amd64
+    architecture:
+      description: Machine architecture (uname; C(i386) for every C(i?86)).
+      type: str
+      sample: x86_64
+host_checks:
+  description: Host-configuration checks; the audit report keeps all but C(packages) under C(host_checks).
+  returned: success
+  type: complex
+  contains:
+    firewall:
+      description: Whether anything filters input.
+      type: complex
+      contains:
+        active: {description: An nftables input chain drops or rejects, or firewalld or ufw is active., type: bool}
+        evidence: {description: What decided it, in words., type: str}
+        nftables_tables: {description: The C(table ...) lines of the ruleset., type: list, elements: str, sample: ["table inet filter"]}
+        firewalld_active: {description: C(systemctl is-active firewalld) said active., type: bool}
+        ufw_active: {description: C(ufw status) said active., type: bool}
+    automatic_updates:
+      description: Whether automatic security updates are configured.
+      type: complex
+      contains:
+        configured: {description: unattended-upgrades installed and enabled, or a dnf-automatic timer enabled., type: bool}
+        evidence: {description: What decided it, in words., type: str}
+        apt_periodic: {description: The C(APT::Periodic) settings, name to value., type: dict, sample: {"Unattended-Upgrade": "1"}}
+        dnf_timers: {description: Enabled dnf-automatic timers., type: list, elements: str}
+    data_path_modes:
+      description: Mode, owner and group of each existing data path (the path itself, not a link's target).
+      type: list
+      elements: dict
+      contains:
+        path: {description: The path., type: str, sample: /var/lib/ollama}
+        mode: {description: Octal mode with four digits., type: str, sample: "0755"}
+        owner: {description: Owner name (C(UNKNOWN) for a uid without a name)., type: str}
+        group: {description: Group name (C(UNKNOWN) for a gid without a name)., type: str}
+    packages:
+      description: Installed versions of O(packages).
+      type: list
+      elements: dict
+      contains:
+        manager: {description: V(dpkg) or V(rpm)., type: str}
+        name: {description: Package name., type: str, sample: nftables}
+        version: {description: Installed version., type: str, sample: "1.0.6-2+deb12u2"}
+elapsed:
+  description: Seconds the module spent reading the host.
+  returned: success
+  type: float
+  sample: 0.21
+"""
+
+import copy
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.aihost.hardening.plugins.module_utils import gpu
+from ansible_collections.aihost.hardening.plugins.module_utils import host_config
+from ansible_collections.aihost.hardening.plugins.module_utils import runtime_facts
+
+# The filesystem root the module reads; unit tests point it at a fixture tree.
+HOST_ROOT = "/"
+
+
+def argument_spec():
+    spec = copy.deepcopy(runtime_facts.ARGUMENT_SPEC)
+    spec.update(copy.deepcopy(gpu.ARGUMENT_SPEC))
+    spec.update(
+        packages=dict(type="list", elements="str", default=[]),
+        data_paths=dict(type="list", elements="path", default=[]),
+    )
+    return spec
+
+
+def data_paths_of(runtime, extra=()):
+    """Every runtime's data paths, then ``extra``, each once, in order."""
+    paths = []
+    for entry in runtime.get("runtimes") or []:
+        for path in entry.get("data_paths") or []:
+            if path not in paths:
+                paths.append(path)
+    for path in extra or ():
+        if path not in paths:
+            paths.append(path)
+    return paths
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module.run_command_environ_update = dict(LANG="C", LC_ALL="C", LC_MESSAGES="C")
+    errors = gpu.option_errors(module.params)
+    if errors:
+        module.fail_json(msg="; ".join(errors))
+    started = time.time()
+    try:
+        runtime = runtime_facts.collect(module, "host_audit_facts", root=HOST_ROOT)
+    except runtime_facts.RuntimeFactsError as exc:
+        module.fail_json(msg=str(exc))
+    gpu_facts = gpu.collect_for_module(module, gpu.HostTree(HOST_ROOT))
+    checks = host_config.collect(module, data_paths_of(runtime, module.params["data_paths"]),
+                                 module.params["packages"], root=HOST_ROOT)
+    for warning in runtime["warnings"] + gpu_facts["warnings"]:
+        module.warn(warning)
+    module.exit_json(changed=False, ansible_facts={"aihost_runtime": runtime, "aihost_gpu": gpu_facts},
+                     host=host_config.read_header(HOST_ROOT), host_checks=checks, elapsed=round(time.time() - started, 4))
+
+
+if __name__ == "__main__":
+    main()
