@@ -26,8 +26,12 @@ def _plain(value):
     return json.loads(json.dumps(value, default=str))
 
 
-def audit_evaluate(base_report, host_checks_text, policy, advisories, fail_on="high"):
-    """Complete a host report (schema 2): host checks, findings, summary and the checkpoint."""
+def audit_evaluate(base_report, host_checks, policy, advisories, fail_on="high"):
+    """Complete a host report (schema 2): host checks, findings, summary and the checkpoint.
+
+    ``host_checks`` is the ``host_checks`` dictionary that aihost.hardening.host_audit_facts returns,
+    or the same checks in their ``@@section`` text form.
+    """
     if fail_on not in SEVERITIES + ("none",):
         raise AnsibleFilterError("aihost_audit_fail_on: %r is not one of %s" % (fail_on, ", ".join(SEVERITIES + ("none",))))
     report = _plain(base_report)
@@ -35,7 +39,7 @@ def audit_evaluate(base_report, host_checks_text, policy, advisories, fail_on="h
     advisories = _plain(advisories or {})
     runtime = report.get("aihost_runtime") or {}
     gpu = report.get("aihost_gpu") or {}
-    checks = parse_host_checks(host_checks_text)
+    checks = parse_host_checks(_plain(host_checks) if isinstance(host_checks, dict) else host_checks)
     findings = evaluate(runtime, gpu, checks, policy, advisories)
 
     listeners = []
