@@ -195,8 +195,12 @@ host_checks:
       description: Whether anything filters input.
       type: complex
       contains:
-        active: {description: An nftables input chain drops or rejects, or firewalld or ufw is active., type: bool}
-        evidence: {description: What decided it, in words., type: str}
+        active:
+          description: An nftables input chain drops or rejects, or firewalld or ufw is active.
+          type: bool
+        evidence:
+          description: What decided it, in words.
+          type: str
         nftables_tables: {description: The C(table ...) lines of the ruleset., type: list, elements: str, sample: ["table inet filter"]}
         firewalld_active: {description: C(systemctl is-active firewalld) said active., type: bool}
         ufw_active: {description: C(ufw status) said active., type: bool}
@@ -204,9 +208,16 @@ host_checks:
       description: Whether automatic security updates are configured.
       type: complex
       contains:
-        configured: {description: unattended-upgrades installed and enabled, or a dnf-automatic timer enabled., type: bool}
-        evidence: {description: What decided it, in words., type: str}
-        apt_periodic: {description: The C(APT::Periodic) settings, name to value., type: dict, sample: {"Unattended-Upgrade": "1"}}
+        configured:
+          description: unattended-upgrades installed and enabled, or a dnf-automatic timer enabled.
+          type: bool
+        evidence:
+          description: What decided it, in words.
+          type: str
+        apt_periodic:
+          description: The C(APT::Periodic) settings, name to value.
+          type: dict
+          sample: {"Unattended-Upgrade": "1"}
         dnf_timers: {description: Enabled dnf-automatic timers., type: list, elements: str}
     data_path_modes:
       description: Mode, owner and group of each existing data path (the path itself, not a link's target).

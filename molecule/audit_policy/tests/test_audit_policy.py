@@ -132,7 +132,7 @@ def test_bad_policy_fails_before_anything_runs_naming_variable_and_values(tmp_pa
         {"port": 70000, "reason": "Too high."},
         {"port": 8080, "scope": "everywhere", "reason": "Unknown scope."},
         {"port": 8081},
-    ]}
+    ], "aihost_audit_advisories_file": "/nonexistent/advisories.yml"}
     varfile = tmp_path / "bad.json"
     varfile.write_text(json.dumps(bad))
     returncode, out, raw = run_audit(tmp_path, "-e", "@%s" % varfile)
@@ -140,5 +140,6 @@ def test_bad_policy_fails_before_anything_runs_naming_variable_and_values(tmp_pa
     assert "aihost_audit_allowed_exposures[0].port: 70000" in out
     assert "aihost_audit_allowed_exposures[1].scope: 'everywhere'" in out
     assert "aihost_audit_allowed_exposures[2].reason: is required" in out
-    assert "Detect AI runtimes" not in out, "nothing ran on the hosts"
+    assert "aihost_audit_advisories_file: /nonexistent/advisories.yml cannot be read" in out
+    assert "Read runtimes, listeners" not in out, "nothing ran on the hosts"
     assert not (tmp_path / "fleet.json").exists()

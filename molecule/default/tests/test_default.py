@@ -186,3 +186,15 @@ def test_text_summary_lists_runtimes_and_every_listener(host, report):
         assert re.search(r"^  %s\s+%s:%d\s+%s\s" % (entry["protocol"], re.escape(address), entry["port"], entry["scope"]),
                          summary, re.M), entry
     assert report["aihost_gpu"]["summary"] in summary
+
+
+def test_report_header_is_what_setup_says_about_the_host(host, report):
+    """host_audit_facts reads the header itself (os-release, uname) instead of running setup: on this
+    Debian host it must say exactly what ansible.builtin.setup says (name, FQDN, OS and point
+    release, kernel, architecture)."""
+    facts = host.ansible("setup", "gather_subset=!all,!min,platform,distribution", check=False)["ansible_facts"]
+    assert report["host"]["hostname"] == facts["ansible_hostname"]
+    assert report["host"]["fqdn"] == facts["ansible_fqdn"]
+    assert report["host"]["os"] == "%s %s" % (facts["ansible_distribution"], facts["ansible_distribution_version"])
+    assert report["host"]["kernel"] == facts["ansible_kernel"]
+    assert report["host"]["architecture"] == facts["ansible_architecture"]
