@@ -23,7 +23,17 @@ real server that the collection depends on:
 
 The version defaults to 0.12.3 (an old release, so audits have something to find); set
 AIHOST_STANDIN_OLLAMA_VERSION to change it.
+
+Optional, stand-in only: AIHOST_STANDIN_GPU_DEVICES (colon-separated device paths, unset by default)
+makes `ollama serve` open each node read-write at start-up, as Ollama's GPU discovery does through
+the CUDA and NVML libraries (/dev/nvidiactl, /dev/nvidia0, /dev/nvidia-uvm), keep open the ones that
+open, and log one line per node to stderr:
+    gpu device /dev/nvidiactl: open (held)
+    gpu device /dev/nvidiactl: EPERM (Operation not permitted)
+Without a loaded driver the kernel refuses every open (ENXIO, or EPERM from a container's device
+cgroup); ENOENT means the node is not visible to the process at all (for example PrivateDevices=yes).
 """
+import errno
 import ipaddress
 import json
 import os
@@ -141,8 +151,28 @@ class DualStackServer(ThreadingHTTPServer):
         super().server_bind()
 
 
+# File descriptors of the GPU nodes held open for the life of the server (AIHOST_STANDIN_GPU_DEVICES).
+_HELD_GPU_NODES = []
+
+
+def open_gpu_devices(paths):
+    """Open each node read-write, keep the descriptors that open; return one log line per node."""
+    lines = []
+    for path in paths:
+        try:
+            _HELD_GPU_NODES.append(os.open(path, os.O_RDWR | os.O_CLOEXEC))
+            lines.append("gpu device %s: open (held)" % path)
+        except OSError as exc:
+            name = errno.errorcode.get(exc.errno, str(exc.errno))
+            lines.append("gpu device %s: %s (%s)" % (path, name, exc.strerror))
+    return lines
+
+
 def serve():
     _scheme, host, port = parse_ollama_host(_env("OLLAMA_HOST"))
+    gpu_paths = [path for path in _env("AIHOST_STANDIN_GPU_DEVICES").split(":") if path]
+    for line in open_gpu_devices(gpu_paths):
+        sys.stderr.write(line + "\n")
     if host in ("", "::"):
         server = DualStackServer(("::", port), Handler)
     elif ":" in host:

@@ -26,3 +26,18 @@ _spec.loader.exec_module(standin)
 ])
 def test_ollama_host_is_parsed_like_envconfig_host(value, expected):
     assert standin.parse_ollama_host(value) == expected
+
+
+def test_gpu_devices_are_opened_and_held_or_named_with_their_errno(tmp_path):
+    """AIHOST_STANDIN_GPU_DEVICES: a node that opens stays open; one that does not is logged by errno name."""
+    node = tmp_path / "nvidiactl"
+    node.write_text("")
+    held_before = len(standin._HELD_GPU_NODES)
+    lines = standin.open_gpu_devices([str(node), str(tmp_path / "nvidia-uvm")])
+    try:
+        assert lines == ["gpu device %s: open (held)" % node,
+                         "gpu device %s: ENOENT (No such file or directory)" % (tmp_path / "nvidia-uvm")]
+        assert len(standin._HELD_GPU_NODES) == held_before + 1
+    finally:
+        while len(standin._HELD_GPU_NODES) > held_before:
+            os.close(standin._HELD_GPU_NODES.pop())
