@@ -111,3 +111,63 @@ def test_forged_manifest_fails_the_signature(host):
         assert "signature: HMAC-SHA256 does not match" in run.stdout
     finally:
         host.run_test("echo %s | base64 -d > %s", saved, path)
+
+
+RECORD = STATE + "/original_permissions.json"
+
+
+def snapshot(host, path):
+    """Lines `<path> <uid> <gid> <octal mode>` as prepare and the side effect wrote them."""
+    out = {}
+    for line in host.file(path).content_string.splitlines():
+        name, uid, gid, mode = line.rsplit(" ", 3)
+        out[name] = (int(uid), int(gid), int(mode, 8))
+    return out
+
+
+def recorded(record):
+    return dict((path, (entry["uid"], entry["gid"], int(entry["mode"], 8)))
+                for path, entry in record["paths"].items())
+
+
+def test_original_permissions_were_recorded_before_the_first_change(host):
+    """The record holds exactly what prepare left (0777/0666, ollama:nogroup 0604), not the new modes;
+    it is root's alone. Only the re-permissioned stores are in it, not the detected Ollama store."""
+    record_file = host.file(RECORD)
+    assert (record_file.user, record_file.group, record_file.mode) == ("root", "root", 0o600)
+    record = json.loads(record_file.content_string)
+    before = snapshot(host, "/root/permissions.before")
+    paths = recorded(record)
+    assert paths.pop("/srv/models/incoming") == (0, 0, 0o777)  # added by the side effect
+    assert paths == before
+    optimizer = record["paths"]["/srv/models/checkpoints/optimizer.pkl"]
+    assert (optimizer["owner"], optimizer["group"], optimizer["mode"], optimizer["type"]) == \
+        ("ollama", "nogroup", "0604", "file")
+    assert record["paths"]["/srv/models/weights"]["type"] == "directory"
+    assert not any(path.startswith("/usr/share/ollama") for path in record["paths"])
+
+
+def test_restore_put_back_every_original_owner_and_mode(host):
+    """aihost_model_integrity_restore_permissions=true: each entry as prepare left it (uid, gid, mode)."""
+    assert snapshot(host, "/root/permissions.restored") == snapshot(host, "/root/permissions.before")
+
+
+def test_check_mode_records_and_changes_nothing(host):
+    """The role in check mode after the administrator's changes: the record lacks the new directory,
+    and the modes are still the restored ones."""
+    record = json.loads(host.file("/root/record.after-check").content_string)
+    assert "/srv/models/incoming" not in record["paths"]
+    after_check = snapshot(host, "/root/permissions.after-check")
+    assert after_check["/srv/models/weights/model.gguf"][2] == 0o700
+    assert after_check["/srv/models/incoming"] == (0, 0, 0o777)
+
+
+def test_later_runs_keep_the_first_record_and_only_add_new_paths(host):
+    """After the administrator's chmod 0700 and a new run, the record still says 0666 for the file the
+    role first changed, and the new directory was added with its own original mode."""
+    record = json.loads(host.file(RECORD).content_string)
+    assert record["paths"]["/srv/models/weights/model.gguf"]["mode"] == "0666"
+    assert record["paths"]["/srv/models/incoming"]["mode"] == "0777"
+    assert host.file("/srv/models/weights/model.gguf").mode == 0o640
+    incoming = host.file("/srv/models/incoming")
+    assert (incoming.user, incoming.group, incoming.mode) == ("root", "aimodels", 0o750)
