@@ -686,9 +686,11 @@ def expand_path(path, home, environ, cwd):
         if not home:
             return None
         path = home.rstrip("/") + path[1:]
+    # SQLAlchemy URLs: sqlite:////abs/path.db is absolute, sqlite:///name.db is relative to the
+    # working directory. file:///abs/path keeps its leading slash.
     for scheme in ("sqlite:///", "file://"):
         if path.startswith(scheme):
-            path = path[len(scheme) - 1:] if scheme == "sqlite:///" else path[len(scheme):]
+            path = path[len(scheme):]
     if "://" in path:
         return None
     if path.startswith("//"):

@@ -120,7 +120,7 @@ def test_risky_flags_respect_values_auth_and_user():
     ("$UNSET_VAR", None),
     ("models", "/opt/ComfyUI/models"),
     ("sqlite:////var/lib/mlflow/mlflow.db", "/var/lib/mlflow/mlflow.db"),
-    ("sqlite:///mlflow.db", "/mlflow.db"),
+    ("sqlite:///mlflow.db", "/opt/ComfyUI/mlflow.db"),   # relative to the working directory
     ("s3://bucket/path", None),
 ])
 def test_data_paths_expand_home_env_and_working_directory(path, expected):
