@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
-# Print the Molecule scenarios `make test` runs: `default` first, then the rest in name order.
-# A scenario directory needs a molecule.yml to count.
+# Print the Molecule scenarios `make test` runs, longest first, so that MOLECULE_JOBS parallel runs
+# finish close together (a long scenario started last would leave the other slot idle).
+# Durations come from molecule/durations.tsv ("scenario seconds", measured on the CI box); a scenario
+# missing there counts as the longest, so a new one starts early. A scenario directory needs a
+# molecule.yml to count.
 cd "$(dirname "$0")/../molecule" 2>/dev/null || exit 0
-names=$(for f in */molecule.yml; do [ -e "$f" ] && dirname "$f"; done | sort)
-{ grep -x default <<<"$names"; grep -vx default <<<"$names"; } | tr '\n' ' '
+for f in */molecule.yml; do
+  [ -e "$f" ] || continue
+  name=$(dirname "$f")
+  seconds=$(awk -v n="$name" '$1 == n { print $2 }' durations.tsv 2>/dev/null)
+  echo "${seconds:-999999} $name"
+done | sort -k1,1nr -k2,2 | awk '{ print $2 }' | tr '\n' ' '
