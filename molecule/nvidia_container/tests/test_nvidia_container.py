@@ -13,9 +13,10 @@ import testinfra.utils.ansible_runner
 
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
+# Straight through docker exec rather than one ansible run per command: same host, far faster.
+testinfra_hosts = ["docker://" + name for name in testinfra.utils.ansible_runner.AnsibleRunner(
     os.environ["MOLECULE_INVENTORY_FILE"]
-).get_hosts("nvidia_gpu")
+).get_hosts("nvidia_gpu")]
 
 TARGET_GPU = 4.0
 SSH_PORT = 22
