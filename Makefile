@@ -20,11 +20,12 @@ AUDIT_ARGS ?=
 # Scenarios run by `make test`, in this order (cheap ones first).
 SCENARIOS ?= $(shell scripts/scenarios.sh)
 
-.PHONY: help venv docker images audit test lint docs unit sanity molecule bench clean installed ee changelog-lint
+.PHONY: help venv docker images audit test lint docs unit sanity molecule bench clean installed ee changelog-lint example-report
 help:
 	@echo "make audit      read-only audit of this machine: JSON/Markdown/SARIF/JUnit under reports/; fails on findings >= high"
 	@echo "make test       lint, unit tests, ansible-test sanity and every Molecule scenario"
 	@echo "make lint | docs | unit | sanity | molecule [SCENARIOS='default'] | bench"
+	@echo "make example-report   regenerate docs/examples/exposed-host/ (audit of an exposed container, before and after site.yml)"
 
 venv: $(VENV_STAMP)
 $(VENV_STAMP): $(REQUIREMENTS)
@@ -85,6 +86,10 @@ test: venv
 	$(MAKE) installed
 	$(MAKE) ee
 	$(MAKE) molecule
+
+# A real captured example for the docs: one exposed container, audited before and after site.yml.
+example-report: venv images
+	scripts/example-report.sh
 
 bench: venv images
 	scripts/run-benchmarks.sh
