@@ -33,7 +33,8 @@ default_ports  [int]
 default_bind   str: the address the runtime binds when nobody configures it
 bind_knob      dict: kind (env|flag|config|none), name, loopback_value (text with {port}), action
                (set|remove: "remove" means drop the flag to get loopback), alternatives [str],
-               note
+               note, ports [int] (the only ports the knob moves, for runtimes that bind some
+               listeners to every interface whatever their settings; null: all of its ports)
 auth           dict: default (true|false|null), builtin (sentence), rules: list of
                {flag|env|file: name, regex (file only), when: set|empty|equals|present,
                 value: [str], enabled: bool, note}; the first rule that matches decides
@@ -414,8 +415,12 @@ CATALOG = {
         },
         "default_ports": [6379, 8265, 10001, 52365],
         "default_bind": "mixed: dashboard 127.0.0.1, GCS/client server on the node IP or all interfaces",
+        # Measured with Ray 2.60: --dashboard-host moves the dashboard (its job API runs any command);
+        # the GCS, raylet and agents keep 0.0.0.0 or the node address whatever the flags say.
         "bind_knob": {"kind": "flag", "name": "--dashboard-host", "loopback_value": "127.0.0.1", "action": "set",
-                      "alternatives": ["--node-ip-address"]},
+                      "alternatives": ["--node-ip-address"], "ports": [8265],
+                      "note": "Only the dashboard (8265) moves to loopback; the GCS (6379), raylet and agents "
+                              "listen on every interface whatever the flags say: the firewall must keep them closed."},
         "auth": {"default": False, "builtin": "token auth since 2.52 (RAY_AUTH_MODE=token), off by default before 2.59",
                  "rules": [{"env": "RAY_AUTH_MODE", "when": "equals", "value": ["token"], "enabled": True}]},
         "version": {"pip": ["ray"], "command": ["ray", "--version"]},
@@ -649,7 +654,7 @@ ENTRY_FIELDS = ("display_name", "category", "generic", "match", "default_ports",
                 "sandbox_profile", "notes")
 MATCH_FIELDS = ("processes", "env", "port_fallback", "units", "images", "pip", "dpkg", "binaries")
 PROCESS_FIELDS = ("comm", "argv", "cmdline", "cwd")
-BIND_KNOB_FIELDS = ("kind", "name", "loopback_value", "action", "alternatives", "note")
+BIND_KNOB_FIELDS = ("kind", "name", "loopback_value", "action", "alternatives", "note", "ports")
 BIND_KINDS = ("env", "flag", "config", "none")
 AUTH_FIELDS = ("default", "builtin", "rules")
 AUTH_RULE_FIELDS = ("flag", "env", "file", "regex", "when", "value", "enabled", "note")
@@ -666,7 +671,7 @@ _DEFAULTS = {
     "default_ports": [],
     "default_bind": None,
     "bind_knob": {"kind": "none", "name": None, "loopback_value": None, "action": "set",
-                  "alternatives": [], "note": None},
+                  "alternatives": [], "note": None, "ports": None},
     "auth": {"default": None, "builtin": None, "rules": []},
     "version": {},
     "data_paths": [],
@@ -795,6 +800,10 @@ def _validate_bind_knob(where, knob, errors, partial=False):
         if knob.get(key) is not None and not isinstance(knob[key], string_types):
             errors.append("%s.%s must be a string" % (where, key))
     _check_str_lists(where, knob, ("alternatives",), errors)
+    ports = knob.get("ports")
+    if ports is not None and not (isinstance(ports, list) and ports and all(
+            isinstance(port, int) and not isinstance(port, bool) and 0 < port < 65536 for port in ports)):
+        errors.append("%s.ports must be null or a non-empty list of ports 1-65535, got %r" % (where, ports))
 
 
 def _validate_auth(where, auth, errors):

@@ -106,6 +106,8 @@ def test_an_unknown_nested_field_is_named_with_its_path():
     (dict(MINIMAL, sandbox_profile="strict"), "sandbox_profile must be one of"),
     (dict(MINIMAL, bind_knob={"kind": "socket"}), "bind_knob.kind must be one of"),
     (dict(MINIMAL, bind_knob={"kind": "env"}), "bind_knob.name is required"),
+    (dict(MINIMAL, bind_knob={"kind": "flag", "name": "--host", "ports": []}), "bind_knob.ports must be null or"),
+    (dict(MINIMAL, bind_knob={"kind": "flag", "name": "--host", "ports": ["8265"]}), "bind_knob.ports must be null or"),
     (dict(MINIMAL, auth={"default": "yes"}), "auth.default must be true, false or null"),
     (dict(MINIMAL, auth={"rules": [{"flag": "--key", "env": "KEY", "enabled": True}]}), "exactly one of flag, env, file"),
     (dict(MINIMAL, auth={"rules": [{"flag": "--key", "when": "sometimes", "enabled": True}]}), "when must be one of"),
