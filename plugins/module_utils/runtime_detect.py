@@ -1157,7 +1157,8 @@ def _finish_instance(key, instance, entry, view, collect_versions, warnings):
                        "user": view.user_name(p["uid"], p), "uid": p["uid"], "unit": p.get("unit"),
                        "exe": p.get("exe")} for p in processes[:MAX_PROCESSES_PER_RUNTIME]],
         "units": [{"name": u["name"], "fragment_path": u["fragment_path"], "dropins": list(u["dropins"]),
-                   "user": u["user"], "exec_start": u.get("exec_start"), "masked": u.get("masked", False)}
+                   "user": u["user"], "exec_start": u.get("exec_start"),
+                   "working_directory": u.get("working_directory"), "masked": u.get("masked", False)}
                   for u in units],
         "containers": ([{"id": container.get("id"), "name": container.get("name"), "image": container.get("image"),
                          "engine": container.get("engine"), "published": list(published)}]

@@ -197,6 +197,17 @@ def apply_changes(directives, changes, where, errors):
     return result
 
 
+def hidden_working_directory(path, homes):
+    """True when a unit's WorkingDirectory= cannot work for a sandboxed service user: ``~`` (a created
+    user's home may be /nonexistent), a directory ProtectHome=yes hides (/root, /home, /run/user), or
+    the home of the user the runtime ran as before."""
+    path = path.lstrip("-")
+    if path.startswith("~"):
+        return True
+    path = os.path.normpath(path)
+    return any(is_under(path, tree) for tree in ("/root", "/home", "/run/user") + tuple(homes))
+
+
 def quote_path(path):
     """A path as one word of a systemd list setting: double-quoted when it holds blanks or quotes."""
     if not re.search(r"[\s\"'\\]", path):
@@ -594,6 +605,16 @@ def plan(params, host, catalog):
         directives = base_directives(user, group_name, data_dirs, gpu_host, gpu_plan["device_allow"],
                                      params["private_users"], params["ip_address_allow"],
                                      params["extra_address_families"])
+        unreachable_cwd = sorted(set(cwd.lstrip("-") for cwd in (u.get("working_directory") for u in units)
+                                     if cwd and hidden_working_directory(cwd, homes)))
+        if unreachable_cwd:
+            # ProtectHome= hides /root and /home, and the old home is not the new user's: the unit
+            # would fail with status 200/CHDIR. Start it in its data directory instead.
+            start_in = data_dirs[0] if data_dirs else "/"
+            directives.insert(2, ["WorkingDirectory", quote_path(start_in)])
+            warnings.append("%s: WorkingDirectory=%s is hidden from the service user by the sandbox; the drop-in sets "
+                            "WorkingDirectory=%s (override it in aihost_service_users_overrides.%s)"
+                            % (where, ", ".join(unreachable_cwd), start_in, name))
         directives = apply_changes(directives, profiles.get(profile), "aihost_service_users_profiles.%s" % profile, errors)
         directives = apply_changes(directives, params["overrides"].get(name), "aihost_service_users_overrides.%s" % name,
                                    errors)

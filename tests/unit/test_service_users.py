@@ -187,6 +187,43 @@ def test_root_runtimes_get_new_users_and_root_home_state_is_left_behind(host, ca
     assert any("not migrated" in w for w in result["warnings"])
 
 
+@pytest.mark.parametrize("cwd", ["/root", "-/root/notebooks", "/home/alice/work", "~"])
+def test_working_directory_the_sandbox_hides_moves_to_the_data_directory(host, catalog, cwd):
+    """ProtectHome=yes hides /root and /home, and `~` is the new user's home: systemd would fail the
+    unit with status 200/CHDIR. The drop-in starts it in its data directory and says so."""
+    rt = runtime("jupyter", data_paths=["/var/lib/jupyter"], profile="jit")
+    rt["units"][0]["working_directory"] = cwd
+    result = make_plan(host, catalog, [rt])
+    assert result["errors"] == []
+    lines = result["services"][0]["dropin"].splitlines()
+    assert "WorkingDirectory=/var/lib/jupyter" in lines
+    assert lines.index("WorkingDirectory=/var/lib/jupyter") < lines.index("NoNewPrivileges=yes")
+    assert any("WorkingDirectory=%s is hidden" % cwd.lstrip("-") in w for w in result["warnings"])
+
+
+def test_working_directory_without_data_directory_is_the_root_directory(host, catalog):
+    rt = runtime("jupyter", profile="jit")
+    rt["units"][0]["working_directory"] = "/root"
+    assert "WorkingDirectory=/" in make_plan(host, catalog, [rt])["services"][0]["dropin"].splitlines()
+
+
+@pytest.mark.parametrize("cwd", [None, "/srv", "/var/lib/jupyter", "/opt/jupyter"])
+def test_reachable_working_directory_is_left_alone(host, catalog, cwd):
+    rt = runtime("jupyter", data_paths=["/var/lib/jupyter"], profile="jit")
+    rt["units"][0]["working_directory"] = cwd
+    result = make_plan(host, catalog, [rt])
+    assert not any(line.startswith("WorkingDirectory") for line in result["services"][0]["dropin"].splitlines())
+    assert not any("WorkingDirectory" in w for w in result["warnings"])
+
+
+def test_working_directory_override_wins(host, catalog):
+    rt = runtime("jupyter", data_paths=["/var/lib/jupyter"], profile="jit")
+    rt["units"][0]["working_directory"] = "/root"
+    result = make_plan(host, catalog, [rt], overrides={"jupyter": {"WorkingDirectory": "/srv/notebooks"}})
+    lines = result["services"][0]["dropin"].splitlines()
+    assert "WorkingDirectory=/srv/notebooks" in lines and "WorkingDirectory=/var/lib/jupyter" not in lines
+
+
 def test_database_file_path_gives_its_directory(host, catalog):
     result = make_plan(host, catalog, [runtime("mlflow", data_paths=["//var/lib/mlflow/mlflow.db"])])
     assert result["services"][0]["data_dirs"] == ["/var/lib/mlflow"]
