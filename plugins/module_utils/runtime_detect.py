@@ -394,6 +394,10 @@ def _under(root, path):
     return os.path.join(root, path.lstrip("/"))
 
 
+# The drop-in the service_users role writes (roles/service_users/tasks/service.yml).
+SERVICE_USERS_DROPIN = "aihost-sandbox.conf"
+
+
 def read_unit(name, root="/"):
     """Find and parse unit ``name``: fragment (first unit dir that has it) plus drop-ins
     (``<name>.d/*.conf`` in every unit dir, applied in file-name order). None when absent."""
@@ -420,11 +424,17 @@ def read_unit(name, root="/"):
                 text = _read(real)
         except OSError:
             pass
-    for _name, path in dropins:
+    # The service_users role's own drop-in may set WorkingDirectory=; it plans from what the unit
+    # says without it, or a second run would read back its own fix and drop it.
+    text_without_sandbox = text
+    for dropin_name, path in dropins:
         try:
-            text += "\n" + _read(_under(root, path))
+            content = _read(_under(root, path))
         except OSError:
-            pass
+            continue
+        text += "\n" + content
+        if dropin_name != SERVICE_USERS_DROPIN:
+            text_without_sandbox += "\n" + content
     parsed = parse_unit(text)
     environment = {}
     for env_file in parsed["environment_files"]:
@@ -443,6 +453,7 @@ def read_unit(name, root="/"):
         "exec_start": parsed["exec_start"],
         "environment": environment,
         "working_directory": parsed["working_directory"],
+        "working_directory_unsandboxed": parse_unit(text_without_sandbox)["working_directory"],
         "masked": masked,
     }
 
@@ -1158,7 +1169,9 @@ def _finish_instance(key, instance, entry, view, collect_versions, warnings):
                        "exe": p.get("exe")} for p in processes[:MAX_PROCESSES_PER_RUNTIME]],
         "units": [{"name": u["name"], "fragment_path": u["fragment_path"], "dropins": list(u["dropins"]),
                    "user": u["user"], "exec_start": u.get("exec_start"),
-                   "working_directory": u.get("working_directory"), "masked": u.get("masked", False)}
+                   "working_directory": u.get("working_directory"),
+                   "working_directory_unsandboxed": u.get("working_directory_unsandboxed", u.get("working_directory")),
+                   "masked": u.get("masked", False)}
                   for u in units],
         "containers": ([{"id": container.get("id"), "name": container.get("name"), "image": container.get("image"),
                          "engine": container.get("engine"), "published": list(published)}]

@@ -605,7 +605,8 @@ def plan(params, host, catalog):
         directives = base_directives(user, group_name, data_dirs, gpu_host, gpu_plan["device_allow"],
                                      params["private_users"], params["ip_address_allow"],
                                      params["extra_address_families"])
-        unreachable_cwd = sorted(set(cwd.lstrip("-") for cwd in (u.get("working_directory") for u in units)
+        unreachable_cwd = sorted(set(cwd.lstrip("-") for cwd in
+                                     (u.get("working_directory_unsandboxed", u.get("working_directory")) for u in units)
                                      if cwd and hidden_working_directory(cwd, homes)))
         if unreachable_cwd:
             # ProtectHome= hides /root and /home, and the old home is not the new user's: the unit

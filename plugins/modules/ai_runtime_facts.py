@@ -278,13 +278,15 @@ ansible_facts:
               description:
                 - systemd units of the instance with C(name), C(fragment_path), C(dropins) (paths, in
                   the order systemd applies them), C(user) (C(User=), null means root), C(exec_start)
-                  (argv), C(working_directory) (C(WorkingDirectory=), null when unset) and C(masked).
+                  (argv), C(working_directory) (C(WorkingDirectory=), null when unset),
+                  C(working_directory_unsandboxed) (the same without the service_users role's own
+                  C(aihost-sandbox.conf) drop-in) and C(masked).
               type: list
               elements: dict
               sample: [{"name": "ollama.service", "fragment_path": "/etc/systemd/system/ollama.service",
                         "dropins": ["/etc/systemd/system/ollama.service.d/override.conf"], "user": "ollama",
                         "exec_start": ["/usr/local/bin/ollama", "serve"], "working_directory": null,
-                        "masked": false}]
+                        "working_directory_unsandboxed": null, "masked": false}]
             containers:
               description:
                 - Container of the instance with C(id), C(name), C(image), C(engine) (docker or podman)

@@ -146,6 +146,22 @@ def test_unit_files_parse_like_systemd():
     assert unit["working_directory"] == "/srv"
 
 
+def test_working_directory_with_and_without_the_sandbox_dropin(tmp_path):
+    """The effective WorkingDirectory= reads every drop-in; the unsandboxed one leaves out the
+    service_users role's own aihost-sandbox.conf, so the role plans from the unit's own setting."""
+    unit_dir = tmp_path / "etc/systemd/system"
+    (unit_dir / "gradio.service.d").mkdir(parents=True)
+    (unit_dir / "gradio.service").write_text("[Service]\nWorkingDirectory=/root\nExecStart=/opt/gradio/bin/python app.py\n")
+    (unit_dir / "gradio.service.d" / "aihost-sandbox.conf").write_text("[Service]\nWorkingDirectory=/var/lib/gradio\n")
+    unit = rd.read_unit("gradio.service", str(tmp_path))
+    assert unit["working_directory"] == "/var/lib/gradio"
+    assert unit["working_directory_unsandboxed"] == "/root"
+    (unit_dir / "gradio.service.d" / "override.conf").write_text("[Service]\nWorkingDirectory=/srv/app\n")
+    unit = rd.read_unit("gradio.service", str(tmp_path))
+    # aihost-sandbox.conf sorts before override.conf, so the admin's override wins in both views.
+    assert unit["working_directory"] == "/srv/app" and unit["working_directory_unsandboxed"] == "/srv/app"
+
+
 def test_units_are_found_by_name_and_by_exec_start(fixture_tree):
     root = fixture_tree("procfs/debian12-standins")
     units = rd.scan_units(CATALOG, root)

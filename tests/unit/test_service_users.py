@@ -201,6 +201,15 @@ def test_working_directory_the_sandbox_hides_moves_to_the_data_directory(host, c
     assert any("WorkingDirectory=%s is hidden" % cwd.lstrip("-") in w for w in result["warnings"])
 
 
+def test_working_directory_fix_survives_a_second_run(host, catalog):
+    """On the next run the unit (with the role's drop-in) reads /var/lib/jupyter, but without that
+    drop-in it still says /root: the plan keeps the fix instead of dropping it."""
+    rt = runtime("jupyter", data_paths=["/var/lib/jupyter"], profile="jit", run_as=["jupyter"])
+    rt["units"][0].update(working_directory="/var/lib/jupyter", working_directory_unsandboxed="/root")
+    lines = make_plan(host, catalog, [rt])["services"][0]["dropin"].splitlines()
+    assert "WorkingDirectory=/var/lib/jupyter" in lines
+
+
 def test_working_directory_without_data_directory_is_the_root_directory(host, catalog):
     rt = runtime("jupyter", profile="jit")
     rt["units"][0]["working_directory"] = "/root"
