@@ -123,6 +123,20 @@ def test_unit_sandbox_settings_are_live(host, runtime):
     assert props["MemoryDenyWriteExecute"] == ("no" if runtime in ("ollama", "jupyter") else "yes")
 
 
+def test_working_directory_hidden_by_the_sandbox_moved_to_the_data_directory(host):
+    """Gradio's unit starts in /root (prepare.yml), which ProtectHome= hides from the gradio user: the
+    drop-in moves it to its data directory, and the service is running there (it answers: see above)."""
+    dropin = host.file("/etc/systemd/system/gradio.service.d/aihost-sandbox.conf").content_string.splitlines()
+    assert "WorkingDirectory=/var/lib/gradio" in dropin
+    assert host.check_output("systemctl show --property=WorkingDirectory --value gradio.service") == "/var/lib/gradio"
+    assert host.check_output("systemctl is-active gradio.service") == "active"
+    pid = host.check_output("systemctl show --property=MainPID --value gradio.service")
+    assert host.check_output("readlink /proc/%s/cwd", pid) == "/var/lib/gradio"
+    # Units that started in their data directory keep their own WorkingDirectory= (no line added).
+    assert not any(line.startswith("WorkingDirectory") for line in
+                   host.file("/etc/systemd/system/mlflow.service.d/aihost-sandbox.conf").content_string.splitlines())
+
+
 @pytest.mark.parametrize("runtime", sorted(RUNTIMES))
 def test_data_tree_belongs_to_the_service_user_and_is_closed_to_others(host, runtime):
     """Owner and group changed recursively; directories at most 0750, files at most 0640, nothing for others."""
