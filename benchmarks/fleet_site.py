@@ -120,6 +120,8 @@ def main():
         env = dict(os.environ, ANSIBLE_FORKS=str(args.forks), ANSIBLE_NOCOLOR="1",
                    ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
                    ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+                   # ansible.cfg pipelines SSH; the docker connection reads the general setting.
+                   ANSIBLE_PIPELINING="True",
                    PATH=VENV_BIN + os.pathsep + os.environ.get("PATH", ""))
         site = [tool("ansible-playbook"), "-i", inventory, os.path.join(ROOT, "playbooks", "site.yml")]
         print("load average before: %s" % load_average())
