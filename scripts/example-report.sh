@@ -14,6 +14,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 started=$SECONDS
+# The checkout the run used; -dirty when it had uncommitted changes. Read before this script writes
+# its own outputs into docs/, which would make every run look dirty.
+checkout=$(git describe --always --dirty 2>/dev/null || echo unknown)
 out=docs/examples/exposed-host
 image=aihost-debian12-lab
 name=aihost-example-$$
@@ -89,8 +92,6 @@ image_id=$(docker image inspect -f '{{.Id}}' "$image")
 recipe=$(docker image inspect -f '{{index .Config.Labels "org.aihost.recipe"}}' "$image" 2>/dev/null || true)
 collection=$(sed -n 's/^version: *//p' galaxy.yml)
 core=$(ansible --version | sed -n '1s/.*core \([0-9.]*\).*/\1/p')
-# The checkout the run used; -dirty when it had uncommitted changes.
-checkout=$(git describe --always --dirty 2>/dev/null || echo unknown)
 site_recap=$(grep -E '^exposed-host +:' "$work/site.log" | tr -s ' ')
 
 phase "write $out/README.md"
