@@ -453,7 +453,8 @@ def read_unit(name, root="/"):
         "exec_start": parsed["exec_start"],
         "environment": environment,
         "working_directory": parsed["working_directory"],
-        "working_directory_unsandboxed": parse_unit(text_without_sandbox)["working_directory"],
+        "working_directory_unsandboxed": (parse_unit(text_without_sandbox) if text_without_sandbox != text
+                                          else parsed)["working_directory"],
         "masked": masked,
     }
 
