@@ -1,0 +1,75 @@
+"""site.yml's no-change path on the hardened NVIDIA host (runs after test_nvidia_container.py).
+
+Converge and idempotence ran with aihost_site_fast_path=false (every role's tasks, the proof that
+they change nothing) and recorded the converge stamp. Here site.yml runs three more times the way
+a fleet user runs it (the fast path on): first the host must match its stamp and be skipped without
+a single role task; then, after two kinds of drift a real host sees - the firewall's table deleted
+from the kernel (no file changes) and a model file opened to everyone - the host must get the full
+run with both differences named, and be repaired; then it must match again."""
+import os
+import re
+import subprocess
+
+import pytest
+import testinfra
+import testinfra.utils.ansible_runner
+
+SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+HOST = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY).get_hosts("nvidia_gpu")[0]
+testinfra_hosts = ["docker://" + HOST]
+MODELS = "/usr/share/ollama/.ollama/models"
+
+
+def site_run():
+    """converge.yml (site.yml behind the scenario's network lookup) on the host, fast path on."""
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    result = subprocess.run(["ansible-playbook", "-i", INVENTORY, "--limit", HOST + ",localhost",
+                             "-e", "aihost_site_fast_path=true", os.path.join(SCENARIO, "converge.yml")],
+                            capture_output=True, text=True, timeout=900, check=False, env=env)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    recap = re.search(r"^%s\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=0\s+failed=0" % re.escape(HOST),
+                      result.stdout, re.M)
+    assert recap, result.stdout[-2000:]
+    return result.stdout, int(recap.group(2))
+
+
+@pytest.fixture(scope="module")
+def reruns(host):
+    runs = {"matching": site_run()}
+    model_file = host.run("find %s -type f | sort | head -n 1" % MODELS).stdout.strip()
+    assert model_file, "no model file under %s" % MODELS
+    mode_before = host.file(model_file).mode
+    assert host.run("nft delete table inet aihost").rc == 0
+    assert host.run("chmod 0666 %s" % model_file).rc == 0
+    runs["drifted"] = site_run()
+    runs["repaired"] = {"table": host.run("nft list table inet aihost"), "mode": host.file(model_file).mode,
+                        "mode_before": mode_before, "model_file": model_file}
+    runs["again"] = site_run()
+    return runs
+
+
+def test_an_unchanged_host_is_skipped_without_any_role_task(reruns):
+    output, changed = reruns["matching"]
+    assert changed == 0
+    assert "TASK [aihost.hardening." not in output          # no role ran a single task
+    assert "skipping: no hosts matched" in output
+
+
+def test_drift_is_named_and_gets_the_full_run(reruns):
+    output, changed = reruns["drifted"]
+    assert "nft_ruleset: 1 differ: ruleset (changed)" in output
+    assert re.search(r"metadata:/usr/share/ollama/\.ollama: 1 differ: %s \(changed\)"
+                     % re.escape(reruns["repaired"]["model_file"]), output), output[-3000:]
+    assert "TASK [aihost.hardening.firewall" in output and changed > 0
+
+
+def test_the_full_run_repaired_both(reruns):
+    repaired = reruns["repaired"]
+    assert repaired["table"].rc == 0 and "policy drop" in repaired["table"].stdout
+    assert repaired["mode"] == repaired["mode_before"] != 0o666
+
+
+def test_the_repaired_host_matches_its_new_stamp(reruns):
+    output, changed = reruns["again"]
+    assert changed == 0 and "TASK [aihost.hardening." not in output
