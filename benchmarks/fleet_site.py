@@ -96,12 +96,22 @@ def recap(log_path):
     return changed, bad
 
 
+def full_run_hosts(log_path):
+    """The hosts site.yml's first play sent to the full run (its "Say why" task printed for them)."""
+    with open(log_path) as handle:
+        text = handle.read()
+    match = re.search(r"TASK \[Say why each of them needs it\][^\n]*\n(.*?)(?=\n(?:TASK|PLAY) \[)", text, re.S)
+    return sorted(set(re.findall(r"^ok: \[([^\]]+)\]", match.group(1), re.M))) if match else []
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("-n", "--count", type=int, default=50, help="hosts (default 50)")
     parser.add_argument("--gpu-every", type=int, default=5, help="every Nth host is an nvidia_gpu host (default 5)")
     parser.add_argument("--forks", type=int, default=10, help="ansible forks for every command (default 10)")
     parser.add_argument("--image", default="aihost-debian12")
+    parser.add_argument("--full-run-too", action="store_true",
+                        help="also time a third run with -e aihost_site_fast_path=false (every role's tasks)")
     args = parser.parse_args()
     if args.count < 1 or args.gpu_every < 1 or args.forks < 1:
         parser.error("--count, --gpu-every and --forks must be at least 1")
@@ -130,6 +140,14 @@ def main():
         converge_s, converge_rc = timed(site, env, os.path.join(workdir, "converge.log"))
         second_s, second_rc = timed(site, env, os.path.join(workdir, "second.log"))
         changed, bad = recap(os.path.join(workdir, "second.log"))
+        second_full = full_run_hosts(os.path.join(workdir, "second.log"))
+        full_s = full_rc = None
+        if args.full_run_too:
+            full_s, full_rc = timed(site + ["-e", "aihost_site_fast_path=false"], env, os.path.join(workdir, "full.log"))
+            full_changed, full_bad = recap(os.path.join(workdir, "full.log"))
+            bad += full_bad
+            if full_rc or sorted(full_changed) != sorted(changed) or any(full_changed.values()):
+                print("WARNING: the full-path run failed or changed something: see %s/full.log" % workdir)
         changed_hosts = sorted(host for host, count in changed.items() if count)
         batches = -(-len(fleet.names) // args.forks)
 
@@ -141,6 +159,12 @@ def main():
         print("%-34s %8.1fs  (rc %d; %.1fs a batch, target <= 30s)"
               % ("site.yml second run", second_s, second_rc, second_s / batches))
         print("%-34s %8.2fx  (target <= 4x)" % ("second run / ping", second_s / ping_s if ping_s else float("nan")))
+        print("second run: %d of %d hosts matched their converge stamp and were skipped%s"
+              % (len(fleet.names) - len(second_full), len(fleet.names),
+                 "" if not second_full else "; full run on: " + ", ".join(second_full[:10])))
+        if full_s is not None:
+            print("%-34s %8.1fs  (rc %d; %.1fs a batch; %.2fx ping)" % ("third run, aihost_site_fast_path=false",
+                  full_s, full_rc, full_s / batches, full_s / ping_s if ping_s else float("nan")))
         print("second run: changed=0 on %d of %d hosts%s" % (len(changed) - len(changed_hosts), len(fleet.names),
               "" if not changed_hosts else "; changed on: " + ", ".join(changed_hosts[:10])))
         if ping_rc or converge_rc or second_rc or bad or len(changed) != len(fleet.names):
@@ -148,7 +172,7 @@ def main():
                   % ", ".join(bad[:10]))
         print("load average after: %s" % load_average())
         print("logs: %s" % workdir)
-        status = 0 if not (ping_rc or converge_rc or second_rc or bad or changed_hosts or fleet.unready) else 1
+        status = 0 if not (ping_rc or converge_rc or second_rc or full_rc or bad or changed_hosts or fleet.unready) else 1
     print("removed %d containers" % len(fleet.names))
     return status
 
