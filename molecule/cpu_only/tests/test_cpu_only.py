@@ -46,7 +46,6 @@ UNITS = ["ollama", "vllm", "jupyter", "mlflow", "gradio", "ray", "chroma"]
 NOT_REBOUND = {MLFLOW, 6379}
 # Chroma rewrites its own index files in the background: its data is proved through its API.
 DATA_DIRS = ["/var/lib/ollama/models", "/var/lib/vllm", "/var/lib/jupyter", "/var/lib/mlflow", "/var/lib/gradio"]
-CHROMA = "http://127.0.0.1:8000/api/v2/tenants/default_tenant/databases/default_database"
 
 
 def on_llama_host(host):
@@ -62,6 +61,7 @@ def runtimes_of(host):
 
 def data_dirs_of(host):
     return DATA_DIRS + (["/var/cache/llama-server"] if on_llama_host(host) else [])
+CHROMA = "http://127.0.0.1:8000/api/v2/tenants/default_tenant/databases/default_database"
 
 
 def evidence(host, kind):
