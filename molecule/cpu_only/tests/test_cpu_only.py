@@ -2,8 +2,7 @@
 
 Prepare started, as root on 0.0.0.0 from systemd units: REAL Jupyter (:8888), MLflow (:5000), a Gradio
 app (:7860), a Ray head (GCS :6379, dashboard :8265), a ChromaDB server (:8000) and sshd (:22), plus the
-labelled Ollama (:11434) and vLLM (:8001) stand-ins; on the Debian 13 host also REAL llama.cpp server
-(:8080, Debian's package from unstable, a tiny generated GGUF model). It stored on the controller (evidence dir): the
+labelled Ollama (:11434) and vLLM (:8001) stand-ins. It stored on the controller (evidence dir): the
 peer's full nmap scan of each host, the checksums of the data directories, and the fingerprint of /etc,
 the unit files and the ruleset; the check run stored its own fingerprint right after the check.
 The inventory justifies SSH (22) from the admin network (the scenario's Docker network) and declares
@@ -36,31 +35,12 @@ RUNTIMES = {
     6379: ("ray gcs", None),
     8000: ("chroma", "/api/v2/heartbeat"),
 }
-LLAMA = 8080
-# What only the llama_server host (Debian 13) runs, from Debian's own llama.cpp packages.
-LLAMA_HOSTS = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY).get_hosts("llama_server")
-UNITS = ["ollama", "vllm", "jupyter", "mlflow", "gradio", "ray", "chroma"]
 # The ports whose runtime's bind setting moves them to loopback. MLflow's is declared (it stays
 # on 0.0.0.0); Ray's GCS binds every interface whatever its flags say, so only the firewall keeps
 # it from the network (asserted from the peer).
-NOT_REBOUND = {MLFLOW, 6379}
+LOOPBACK_ONLY = set(RUNTIMES) - {MLFLOW, 6379}
 # Chroma rewrites its own index files in the background: its data is proved through its API.
 DATA_DIRS = ["/var/lib/ollama/models", "/var/lib/vllm", "/var/lib/jupyter", "/var/lib/mlflow", "/var/lib/gradio"]
-
-
-def on_llama_host(host):
-    return host.backend.host in LLAMA_HOSTS
-
-
-def runtimes_of(host):
-    runtimes = dict(RUNTIMES)
-    if on_llama_host(host):
-        runtimes[LLAMA] = ("llama.cpp server", "/health")
-    return runtimes
-
-
-def data_dirs_of(host):
-    return DATA_DIRS + (["/var/cache/llama-server"] if on_llama_host(host) else [])
 CHROMA = "http://127.0.0.1:8000/api/v2/tenants/default_tenant/databases/default_database"
 
 
@@ -90,7 +70,7 @@ def peer():
 def test_peer_saw_the_runtimes_before_converge(host):
     """Guard against a vacuous pass: before converge the peer found every runtime's port open."""
     before = open_ports(evidence(host, "scan-before"))
-    assert set(runtimes_of(host)) | {SSH} <= before, sorted(before)
+    assert set(RUNTIMES) | {SSH} <= before, sorted(before)
 
 
 def test_peer_sees_only_ssh_and_the_declared_port_after(host, peer):
@@ -100,7 +80,7 @@ def test_peer_sees_only_ssh_and_the_declared_port_after(host, peer):
     out = peer.check_output("nmap -sT -Pn -n -p- --min-rate 3000 -oG - %s" % host.backend.host)
     assert "Ports:" in out, out
     assert open_ports(out) == DECLARED, out
-    for port, (runtime, _path) in runtimes_of(host).items():
+    for port, (runtime, _path) in RUNTIMES.items():
         if port not in DECLARED:
             assert not re.search(r"\b%d/open/" % port, out), "%s (%d) answers the peer" % (runtime, port)
 
@@ -108,10 +88,9 @@ def test_peer_sees_only_ssh_and_the_declared_port_after(host, peer):
 def test_runtimes_still_answer_on_loopback(host):
     """Inside the host, nmap on 127.0.0.1 finds every runtime, and each answers an HTTP GET with 200."""
     out = host.check_output("nmap -sT -Pn -n -p- --min-rate 3000 -oG - 127.0.0.1")
-    runtimes = runtimes_of(host)
-    missing = set(runtimes) - open_ports(out)
+    missing = set(RUNTIMES) - open_ports(out)
     assert not missing, "not answering on loopback: %s" % sorted(missing)
-    for port, (runtime, path) in runtimes.items():
+    for port, (runtime, path) in RUNTIMES.items():
         if path:
             status = host.check_output(
                 "curl -s -o /dev/null -w '%%{http_code}' --max-time 20 http://127.0.0.1:%d%s" % (port, path))
@@ -126,16 +105,15 @@ def test_runtimes_listen_on_loopback_only(host):
         local = line.split()[3]
         address, port = local.rsplit(":", 1)
         bound.setdefault(int(port), set()).add(address.strip("[]"))
-    runtimes = runtimes_of(host)
-    for port in set(runtimes) - NOT_REBOUND:
+    for port in LOOPBACK_ONLY:
         assert bound.get(port), "nothing listens on %d" % port
-        assert bound[port] <= {"127.0.0.1", "::1"}, "%s bound on %s" % (runtimes[port][0], bound[port])
+        assert bound[port] <= {"127.0.0.1", "::1"}, "%s bound on %s" % (RUNTIMES[port][0], bound[port])
     assert bound.get(MLFLOW) == {"0.0.0.0"}, bound.get(MLFLOW)
 
 
 def test_runtimes_run_as_service_users(host):
     """Every runtime's unit now runs as its own unprivileged user, none as root."""
-    for unit in UNITS + (["llama-server"] if on_llama_host(host) else []):
+    for unit in ("ollama", "vllm", "jupyter", "mlflow", "gradio", "ray", "chroma"):
         pid = host.check_output("systemctl show -p MainPID --value %s.service" % unit)
         assert pid != "0", "%s is not running" % unit
         user = host.check_output("ps -o user= -p %s" % pid)
@@ -163,11 +141,10 @@ def test_data_directories_kept_their_contents(host):
     """Every model and data file is still there, at the same path, with the same sha256 as before
     converge. Files the runtimes write themselves as their new users (Jupyter's runtime files in its
     new home) may be added; nothing recorded may change or go."""
-    data_dirs = data_dirs_of(host)
     before = set(line for line in evidence(host, "data-before").splitlines()
-                 if line.split("  ", 1)[1].startswith(tuple(d + "/" for d in data_dirs)))
-    assert len(before) >= 7 + (1 if on_llama_host(host) else 0), before
-    after = set(run_script(host, "data_checksums.sh", *data_dirs).splitlines())
+                 if line.split("  ", 1)[1].startswith(tuple(d + "/" for d in DATA_DIRS)))
+    assert len(before) >= 7, before
+    after = set(run_script(host, "data_checksums.sh", *DATA_DIRS).splitlines())
     assert not before - after, "changed or gone: %s" % sorted(before - after)
 
 
@@ -181,13 +158,3 @@ def test_runtime_databases_kept_their_records(host):
     assert ident, collection
     count = host.check_output("curl -sf --max-time 20 %s/collections/%s/count" % (CHROMA, ident.group(1)))
     assert count.strip() == "3", count
-
-
-def test_llama_server_still_generates_in_its_sandbox(host):
-    """The real llama.cpp server, now sandboxed as its own user, still has its model loaded and
-    completes a prompt on loopback."""
-    if not on_llama_host(host):
-        pytest.skip("llama.cpp's server runs on the Debian 13 host only (Debian packages it in unstable)")
-    out = host.check_output(
-        "curl -sf --max-time 60 -d '{\"prompt\": \"hello\", \"n_predict\": 4}' http://127.0.0.1:%d/completion" % LLAMA)
-    assert re.search(r'"tokens_predicted"\s*:\s*4\b', out), out
