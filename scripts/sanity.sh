@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 core_pin=$(grep -E '^ansible-core==' requirements/controller.txt)
-if [ ! -x .venv-sanity/bin/ansible-test ] || ! .venv-sanity/bin/pip freeze 2>/dev/null | grep -qx "$core_pin"; then
+# A here-string, not `pip freeze | grep -q`: under pipefail an early-exiting grep can fail the pipeline.
+if [ ! -x .venv-sanity/bin/ansible-test ] || ! grep -qx "$core_pin" <<<"$(.venv-sanity/bin/pip freeze 2>/dev/null)"; then
   rm -rf .venv-sanity
   python3 -m venv .venv-sanity
   .venv-sanity/bin/pip install -q "$core_pin"

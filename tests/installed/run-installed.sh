@@ -33,8 +33,13 @@ if [ "$locations" != 1 ] || ! grep -qx "# $ANSIBLE_COLLECTIONS_PATH/ansible_coll
   exit 1
 fi
 version=$(ansible --version)
-echo "$version" | grep -E '^ +(config file|ansible collection location|python version) ='
-echo "$version" | grep -Eq '^ +config file = None$' || { echo "FAIL: an ansible.cfg was picked up" >&2; exit 1; }
+# Here-strings, not `echo | grep -q`: under pipefail an early-exiting grep can fail the pipeline.
+grep -E '^ +(config file|ansible collection location|python version) =' <<<"$version"
+if ! grep -Eq '^ +config file = None$' <<<"$version"; then
+  echo "FAIL: an ansible.cfg was picked up; ansible --version said:" >&2
+  echo "$version" >&2
+  exit 1
+fi
 
 step "ansible-doc renders every module, filter, test and role"
 current="ansible-doc"
