@@ -23,6 +23,7 @@ testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
 
 PROJECT = os.environ["MOLECULE_PROJECT_DIRECTORY"]
 SCENARIO = os.path.join(PROJECT, "molecule", "audit_policy")
+FINGERPRINT = os.path.join(PROJECT, "molecule", "shared", "fingerprint.sh")
 EPHEMERAL = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
 REPORT_DIR = os.path.join(EPHEMERAL, "reports")
 SCHEMA = os.path.join(PROJECT, "roles", "audit", "files", "report.schema.json")
@@ -51,7 +52,7 @@ def load(name):
 
 def test_audit_left_etc_units_and_nftables_byte_identical(host):
     """The fingerprint taken at the end of prepare equals one taken now, after three audit runs."""
-    with open(os.path.join(SCENARIO, "fingerprint.sh")) as handle:
+    with open(FINGERPRINT) as handle:
         script = handle.read()
     now = host.run("bash -c %s" % shlex.quote(script))
     assert now.rc == 0, now.stderr

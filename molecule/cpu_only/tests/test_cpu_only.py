@@ -20,6 +20,7 @@ INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY).get_hosts("cpu_only")
 
 SCENARIO = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "molecule", "cpu_only")
+FINGERPRINT = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "molecule", "shared", "fingerprint.sh")
 EVIDENCE = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "evidence")
 
 SSH, MLFLOW = 22, 5000
@@ -54,8 +55,8 @@ def open_ports(grepable):
     return set(int(port) for port in re.findall(r"(\d+)/open/tcp", grepable))
 
 
-def run_script(host, name, *args):
-    with open(os.path.join(SCENARIO, "files", name)) as handle:
+def run_script(host, script_path, *args):
+    with open(script_path) as handle:
         script = handle.read()
     result = host.run("bash -c %s %s" % (shlex.quote(script), " ".join(shlex.quote(a) for a in ("x",) + args)))
     assert result.rc == 0, result.stderr
@@ -134,7 +135,7 @@ def test_check_step_changed_nothing(host):
     assert "/etc/systemd/system/ray.service " in before
     assert after_check == before
     # ... and converge did change what it should, so the fingerprint can tell.
-    assert run_script(host, "fingerprint.sh") != before
+    assert run_script(host, FINGERPRINT) != before
 
 
 def test_data_directories_kept_their_contents(host):
@@ -144,7 +145,7 @@ def test_data_directories_kept_their_contents(host):
     before = set(line for line in evidence(host, "data-before").splitlines()
                  if line.split("  ", 1)[1].startswith(tuple(d + "/" for d in DATA_DIRS)))
     assert len(before) >= 7, before
-    after = set(run_script(host, "data_checksums.sh", *DATA_DIRS).splitlines())
+    after = set(run_script(host, os.path.join(SCENARIO, "files", "data_checksums.sh"), *DATA_DIRS).splitlines())
     assert not before - after, "changed or gone: %s" % sorted(before - after)
 
 

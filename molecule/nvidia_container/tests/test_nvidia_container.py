@@ -12,6 +12,7 @@ import testinfra
 import testinfra.utils.ansible_runner
 
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FINGERPRINT = os.path.join(os.path.dirname(SCENARIO), "shared", "fingerprint.sh")
 
 # Straight through docker exec rather than one ansible run per command: same host, far faster.
 testinfra_hosts = ["docker://" + name for name in testinfra.utils.ansible_runner.AnsibleRunner(
@@ -57,7 +58,7 @@ def open_ports(gnmap):
 
 
 def fingerprint(host):
-    with open(os.path.join(SCENARIO, "fingerprint.sh")) as handle:
+    with open(FINGERPRINT) as handle:
         script = handle.read()
     result = host.run("bash -c %s" % shlex.quote(script))
     assert result.rc == 0, result.stderr
