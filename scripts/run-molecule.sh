@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run `molecule test` for each scenario given, MOLECULE_JOBS at a time (default 2: most of a
 # scenario's wall time is waiting on systemd, apt and pip, not CPU). Keeps going after a failure,
-# prints each scenario's log when it ends (the whole log if it failed), a timing table, and exits
-# non-zero if any scenario failed.
+# prints each scenario's log when it ends (the whole log if it failed), a timing table, why each
+# failed scenario failed (last, because CI keeps only the end of the output), and exits non-zero if
+# any scenario failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 [ $# -gt 0 ] || { echo "run-molecule: no scenarios given" >&2; exit 1; }
@@ -61,6 +62,12 @@ for scenario in "$@"; do
   read -r rc secs <"$logdir/$scenario.result"
   if [ "$rc" -eq 0 ]; then passed=$((passed + 1)); result=passed; else failed=$((failed + 1)); result=FAILED; fi
   printf '%-24s %-7s %5ss\n' "$scenario" "$result" "$secs"
+done
+for scenario in "$@"; do
+  read -r rc secs <"$logdir/$scenario.result"
+  [ "$rc" -eq 0 ] && continue
+  echo "=== why $scenario failed (excerpt of $logdir/$scenario.log; the whole log is above)"
+  python3 scripts/failure-excerpt.py "$logdir/$scenario.log" 12
 done
 echo "molecule: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
