@@ -2,7 +2,7 @@
 
 CI keeps only the end of `make test`'s output, and a failed scenario's log ends with its destroy
 step, so the reason sits thousands of lines up. This finds it: the failed tests of a testinfra
-verify ("short test summary info"), else the last Ansible failure that was not ignored, with its
+verify ("short test summary info") and their "E" lines, else the last Ansible failure that was not ignored, with its
 task name, else Molecule's own CRITICAL/ERROR lines.
 
 usage: failure-excerpt.py LOG [MAX_LINES]
@@ -62,9 +62,16 @@ def failed_run(lines):
 def excerpt(lines, max_lines):
     for index, line in enumerate(lines):
         if "short test summary info" in line:
-            failed = [item for item in lines[index + 1:] if item.startswith(("FAILED ", "ERROR "))]
+            failed = []
+            for item in lines[index + 1:]:
+                if item.startswith("="):   # pytest's closing "=== 1 failed, 12 passed in 9.1s ===" line
+                    break
+                if item.startswith(("FAILED ", "ERROR ")):
+                    failed.append(item)
             if failed:
-                return failed[:max_lines]
+                # The assertion lines ("E   ...") of the failures, as the summary line may not say why.
+                reasons = [item for item in lines[:index] if item.startswith("E ")]
+                return (failed + reasons)[:max_lines]
     run, hosts = failed_run(lines)
     failures = [
         (task, block) for task, block in ansible_failures(run)

@@ -53,10 +53,15 @@ PYTEST_LOG = """\
 INFO     Running cpu_only > verify
 tests/test_outside.py::test_peer_sees_only_declared_ports[cpu-only-d12] PASSED
 tests/test_outside.py::test_peer_sees_only_declared_ports[cpu-only-d13] FAILED
+=================================== FAILURES ===================================
+>       assert open_ports == {22, 5000}
+E       AssertionError: 8888 open
 =========================== short test summary info ============================
 FAILED tests/test_outside.py::test_peer_sees_only_declared_ports[cpu-only-d13] - AssertionError: 8888 open
 ========================= 1 failed, 41 passed in 93.10s =========================
-CRITICAL Ansible return code was 1
+ERROR    [cpu_only > verify] Executed: Failed
+FAILED - RETRYING: [localhost]: Wait for instance(s) deletion to complete (300 retries left).
+ERROR    Verifier tests failed
 PLAY RECAP *********************************************************************
 localhost                  : ok=3    changed=2    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0
 """
@@ -73,7 +78,8 @@ def test_the_real_ansible_failure_is_found_past_rescued_ignored_and_destroy_outp
 def test_failed_tests_are_taken_from_the_pytest_summary():
     lines = failure_excerpt.excerpt(PYTEST_LOG.splitlines(), 12)
     assert lines == [
-        "FAILED tests/test_outside.py::test_peer_sees_only_declared_ports[cpu-only-d13] - AssertionError: 8888 open"
+        "FAILED tests/test_outside.py::test_peer_sees_only_declared_ports[cpu-only-d13] - AssertionError: 8888 open",
+        "E       AssertionError: 8888 open",
     ]
 
 
