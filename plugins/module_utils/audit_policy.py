@@ -99,7 +99,30 @@ RULES = {
         "remediation": "Remove write permission for others (chmod o-w); the aihost.hardening.model_integrity "
                        "role makes model stores read-only to the service.",
     },
+    "AIH-CFG-007": {
+        "severity": "high",
+        "title": "Sandbox of a managed AI service removed or edited",
+        "remediation": "Run the aihost.hardening.service_users role again to restore the drop-in. Put local "
+                       "changes in a later drop-in (for example zz-local.conf), which the role leaves alone.",
+    },
+    "AIH-MOD-001": {
+        "severity": "critical",
+        "title": "Model file that can run code when it is loaded",
+        "remediation": "Quarantine the file and get the model in a format that cannot run code (safetensors, "
+                       "GGUF). Pickle-based files (.pt, .pkl, .bin) execute their imports on load. A suspicious "
+                       "file whose imports you have checked can be allowed with aihost_model_integrity_allow_globals.",
+    },
+    "AIH-MOD-002": {
+        "severity": "high",
+        "title": "Model store no longer matches its pinned manifest",
+        "remediation": "Find out what changed the store (journalctl -u aihost-model-verify.service names each "
+                       "file). If the change is wanted, run the aihost.hardening.model_integrity role to pin the "
+                       "store again; otherwise restore the files from a trusted copy.",
+    },
 }
+
+# Verdict of a model file (model_scan) -> severity of its AIH-MOD-001 finding.
+MODEL_VERDICT_SEVERITY = {"malicious": "critical", "suspicious": "medium"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -397,6 +420,9 @@ def evaluate(runtime_facts, gpu_facts, host_checks, policy, advisories):
     if updates is not None and not updates.get("configured"):
         findings.append(_finding("AIH-CFG-005", "updates", updates.get("evidence")))
 
+    findings.extend(_service_users_findings(host_checks.get("service_users")))
+    findings.extend(_model_integrity_findings(host_checks.get("model_integrity")))
+
     findings.sort(key=lambda item: (-SEVERITY_RANK.get(item["severity"], 0), item["id"], str(item["subject"])))
     return findings
 
@@ -406,6 +432,61 @@ def _world_writable(mode):
         return bool(int(str(mode), 8) & 0o002)
     except ValueError:
         return False
+
+
+def _service_users_findings(state):
+    """AIH-CFG-007 per unit whose sandbox drop-in (recorded by service_users) is gone or edited."""
+    findings = []
+    for unit in (state or {}).get("units") or []:
+        if not unit.get("unit_present"):
+            continue
+        if not unit.get("dropin_present"):
+            evidence = "%s is gone: %s runs without the sandbox the role set" % (unit.get("dropin"), unit.get("unit"))
+        elif unit.get("missing_directives"):
+            missing = unit["missing_directives"]
+            evidence = "%s no longer sets %d of the role's directives: %s%s" % (
+                unit.get("dropin"), len(missing), ", ".join(missing[:8]), ", ..." if len(missing) > 8 else "")
+        else:
+            continue
+        findings.append(_finding("AIH-CFG-007", unit.get("unit"), evidence, runtime=unit.get("runtime")))
+    return findings
+
+
+def _model_integrity_findings(state):
+    """AIH-MOD-001 per model file that is not clean, AIH-MOD-002 per store that failed its last verify."""
+    findings = []
+    if not state:
+        return findings
+    where = "; ".join(part for part in (
+        "pinned %s" % state["pinned_at"] if state.get("pinned_at") else "",
+        "verified %s" % state["verified_at"] if state.get("verified_at") else "") if part) or "model_integrity"
+    for store in state.get("stores") or []:
+        store_path = str(store.get("path") or "")
+        for item in store.get("files") or []:
+            verdict = item.get("verdict")
+            findings.append(_finding(
+                "AIH-MOD-001", "%s/%s" % (store_path.rstrip("/"), item.get("path")),
+                "%s %s file (sha256 %s): %s [model_integrity: %s]" % (
+                    verdict, item.get("format") or "unknown-format", item.get("sha256") or "unknown",
+                    item.get("detail") or "", where),
+                severity=MODEL_VERDICT_SEVERITY.get(verdict, "medium"), verdict=verdict))
+        if store.get("files_not_listed"):
+            findings.append(_finding(
+                "AIH-MOD-001", "%s (%d more files)" % (store_path, store["files_not_listed"]),
+                "%d more files that are not clean; the full list is in the role's findings.json" % store["files_not_listed"],
+                severity=MODEL_VERDICT_SEVERITY.get(store["files"][-1].get("verdict"), "medium")))
+        if store.get("ok") is False:
+            if store.get("error"):
+                evidence = "not verified: %s" % store["error"]
+            else:
+                drift = store.get("drift") or {}
+                evidence = "%d added, %d removed, %d changed, %d links changed, signature %s" % (
+                    drift.get("added", 0), drift.get("removed", 0), drift.get("changed", 0),
+                    drift.get("symlinks_changed", 0),
+                    {True: "valid", False: "INVALID (%s)" % store.get("signature_detail"), None: "not checked"}.get(
+                        store.get("signature_valid"), "not checked"))
+            findings.append(_finding("AIH-MOD-002", store_path, "%s [model_integrity: %s]" % (evidence, where)))
+    return findings
 
 
 def _driver_finding(version, branch, driver_data):

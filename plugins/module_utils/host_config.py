@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: aihost.hardening contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Host-configuration checks of the audit: firewall state, automatic updates, data-path modes and
-package versions.
+"""Host-configuration checks of the audit: firewall state, automatic updates, data-path modes,
+package versions and the model_integrity role's latest results.
 
 Two layers, so unit tests feed fixture text to the parsing and a fake module to the reading:
 
@@ -14,6 +14,8 @@ Two layers, so unit tests feed fixture text to the parsing and a fake module to 
 - ``summarize(sections)`` is pure: sections -> the ``host_checks`` dictionary of the audit report
   (``firewall``, ``automatic_updates``, ``data_path_modes``, ``packages``). ``split_sections`` turns the
   ``@@name`` text form into sections (fixtures and older callers use it).
+- ``read_model_integrity(state_dir)`` reads the JSON the model_integrity role (``findings.json``) and
+  its verify timer (``last-verify.json``) leave on the host; ``summarize_model_integrity`` is pure.
 
 Standard library only: this runs on targets (aihost.hardening.host_audit_facts) and on the
 controller (the audit filters).
@@ -23,13 +25,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import grp
+import json
 import os
 import platform
 import pwd
 import re
 import socket
 import stat as stat_module
+import time
 
 SECTIONS = ("nft_ruleset", "firewalld", "ufw", "apt_periodic", "unattended_upgrades", "dnf_timers",
             "data_paths", "packages")
@@ -246,6 +251,155 @@ def read_sections(module, data_paths=(), packages=(), root="/"):
 def collect(module, data_paths=(), packages=(), root="/"):
     """The ``host_checks`` dictionary of this host."""
     return summarize(read_sections(module, data_paths, packages, root))
+
+
+# ---------------------------------------------------------------------------------------------
+# The model_integrity role's results: findings.json (written by each role run, after it pinned the
+# stores) and last-verify.json (written by each run of the aihost-model-verify timer).
+
+MODEL_INTEGRITY_FILES = ("findings.json", "last-verify.json")
+# A store with thousands of bad files still gives a readable report: the rest are counted.
+MODEL_FILES_KEPT = 50
+
+
+def _drift_counts(drift):
+    drift = drift or {}
+    return dict((key, len(drift.get(key) or [])) for key in ("added", "removed", "changed", "symlinks_changed"))
+
+
+def _bad_files(findings):
+    """Files whose verdict is not clean: path, verdict, format, severity, sha256 and the first finding."""
+    out = []
+    for item in findings or []:
+        if item.get("verdict") in (None, "clean"):
+            continue
+        first = (item.get("findings") or [{}])[0]
+        out.append({"path": item.get("path"), "verdict": item.get("verdict"), "format": item.get("format"),
+                    "severity": item.get("severity"), "sha256": item.get("sha256"),
+                    "detail": first.get("detail") or first.get("kind") or ""})
+    return out
+
+
+def _iso(seconds):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds)) if seconds else None
+
+
+def summarize_model_integrity(documents, mtimes):
+    """The ``model_integrity`` host check from the parsed files (name -> JSON or an error string).
+
+    findings.json (a role run) lists every file that is not clean when the role pinned the stores.
+    last-verify.json (the timer) lists the drift since that pin and the verdicts of the files added
+    or changed since, not the files the manifest already held. So the current bad files are the
+    pinned ones, less those the verify found removed or changed, plus the verify's. A verify older
+    than the last role run is left out: that run pinned the stores again, settling its drift.
+    Returns None when neither file exists (the role never ran on this host).
+    """
+    present = [name for name in MODEL_INTEGRITY_FILES if name in documents]
+    if not present:
+        return None
+    errors = ["%s: %s" % (name, documents[name]) for name in present if not isinstance(documents[name], dict)]
+    role = documents.get("findings.json") if isinstance(documents.get("findings.json"), dict) else None
+    verify = documents.get("last-verify.json") if isinstance(documents.get("last-verify.json"), dict) else None
+    if role is not None and verify is not None and \
+            (mtimes.get("last-verify.json") or 0) < (mtimes.get("findings.json") or 0):
+        verify = None
+    stores = []
+    by_path = {}
+    for store in (role or {}).get("stores") or []:
+        entry = {"path": store.get("path"), "files": _bad_files(store.get("findings"))}
+        by_path[entry["path"]] = entry
+        stores.append(entry)
+    for store in (verify or {}).get("stores") or []:
+        entry = by_path.get(store.get("path"))
+        if entry is None:
+            entry = by_path[store.get("path")] = {"path": store.get("path"), "files": []}
+            stores.append(entry)
+        drift = store.get("drift") or {}
+        since_pin = set(drift.get("removed") or []) | set(item.get("path") for item in drift.get("changed") or [])
+        signature = store.get("signature") or {}
+        entry["files"] = [item for item in entry["files"] if item["path"] not in since_pin] + _bad_files(store.get("findings"))
+        entry.update(ok=bool(store.get("ok")), error=store.get("error"), drift=_drift_counts(drift),
+                     signature_valid=signature.get("valid"), signature_detail=signature.get("detail"))
+    rank = {"malicious": 0, "suspicious": 1}
+    for entry in stores:
+        entry["files"].sort(key=lambda item: (rank.get(item["verdict"], 2), str(item["path"])))
+        entry["files_not_listed"] = max(0, len(entry["files"]) - MODEL_FILES_KEPT)
+        entry["files"] = entry["files"][:MODEL_FILES_KEPT]
+    return {"pinned_at": _iso(mtimes.get("findings.json")) if role is not None else None,
+            "verified_at": (verify.get("finished") or _iso(mtimes.get("last-verify.json"))) if verify is not None else None,
+            "stores": stores, "errors": errors}
+
+
+def _read_json(path):
+    """(document, None), (None, None) when the file does not exist, or (None, why it cannot be used)."""
+    try:
+        with open(path, "rb") as handle:
+            data = json.loads(handle.read().decode("utf-8"))
+    except (IOError, OSError) as exc:
+        if getattr(exc, "errno", None) == errno.ENOENT:
+            return None, None
+        return None, "unreadable (%s)" % (exc.strerror or exc)
+    except ValueError as exc:
+        return None, "not valid JSON (%s)" % exc
+    return (data, None) if isinstance(data, dict) else (None, "not a JSON object")
+
+
+def dropin_drift(directives, dropin_text):
+    """The role's directives (``Key=Value``) that are no longer lines of its drop-in."""
+    lines = set(line.strip() for line in dropin_text.splitlines())
+    return [directive for directive in directives if directive not in lines]
+
+
+def read_service_users(state_file, root="/"):
+    """The service_users role's managed units, each checked against its drop-in as it is now.
+
+    The role records every unit it sandboxed (service_users.json): the drop-in's path and the
+    directives it wrote. A drop-in that is gone or no longer carries them means the sandbox was
+    undone behind the role's back (local changes belong in a later drop-in, which this does not
+    read). A unit whose unit file is gone (the runtime was removed) is marked, not judged.
+    Returns None when the role never ran on this host.
+    """
+    document, error = _read_json(os.path.join(root, state_file.lstrip("/")))
+    if document is None:
+        return None if error is None else {"units": [], "errors": ["%s: %s" % (state_file, error)]}
+    units = []
+    for name in sorted(document.get("units") or {}):
+        record = document["units"][name] or {}
+        dropin = record.get("dropin") or "/etc/systemd/system/%s.d/aihost-sandbox.conf" % name
+        entry = {"unit": name, "runtime": record.get("runtime"), "user": record.get("user"), "dropin": dropin,
+                 "unit_present": _unit_file_exists(name, root), "dropin_present": False, "missing_directives": [],
+                 "score_after": record.get("score_after"), "meets_target": record.get("meets_target")}
+        try:
+            with open(os.path.join(root, dropin.lstrip("/")), "rb") as handle:
+                text = handle.read().decode("utf-8", "replace")
+        except (IOError, OSError):
+            text = None
+        if text is not None:
+            entry["dropin_present"] = True
+            entry["missing_directives"] = dropin_drift(record.get("directives") or [], text)
+        units.append(entry)
+    return {"units": units, "errors": []}
+
+
+def read_model_integrity(state_dir, root="/"):
+    """Read findings.json and last-verify.json from ``state_dir`` and summarise them (None: no files)."""
+    documents, mtimes = {}, {}
+    for name in MODEL_INTEGRITY_FILES:
+        path = os.path.join(root, state_dir.lstrip("/"), name)
+        try:
+            with open(path, "rb") as handle:
+                mtimes[name] = os.fstat(handle.fileno()).st_mtime
+                data = json.loads(handle.read().decode("utf-8"))
+        except (IOError, OSError) as exc:
+            if getattr(exc, "errno", None) == errno.ENOENT:
+                continue
+            documents[name] = "unreadable (%s)" % (exc.strerror or exc)
+            continue
+        except ValueError as exc:
+            documents[name] = "not valid JSON (%s)" % exc
+            continue
+        documents[name] = data if isinstance(data, dict) else "not a JSON object"
+    return summarize_model_integrity(documents, mtimes)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -22,7 +22,9 @@ description:
   - The host-configuration checks (RV(host_checks)) - whether a firewall filters input (the nftables
     ruleset, firewalld, ufw), whether automatic security updates are configured (unattended-upgrades
     with C(APT::Periodic), dnf-automatic timers), the modes and owners of the runtimes' data paths, and
-    the installed versions of O(packages).
+    the installed versions of O(packages), whether the sandboxes the service_users role wrote are still in
+    place, and the model_integrity role's latest scan or verify results (files that can run code when
+    loaded, stores that no longer match their manifests).
   - The report header (RV(host)) - host name, FQDN, OS name and version (from C(/etc/os-release), and
     C(/etc/debian_version) for the Debian point release), kernel and architecture (C(uname)), with the
     names M(ansible.builtin.setup) uses for the common distributions.
@@ -48,6 +50,19 @@ options:
     type: list
     elements: path
     default: []
+  service_users_state_file:
+    description:
+      - The state file of the C(service_users) role (its C(aihost_service_users_state_file)). Each unit it
+        records is checked against its drop-in as it is now, in RV(host_checks.service_users).
+    type: path
+    default: /var/lib/aihost/service_users.json
+  model_integrity_state_dir:
+    description:
+      - Where the M(aihost.hardening.model_scan) results of the C(model_integrity) role live
+        (C(findings.json) from each role run, C(last-verify.json) from each run of its verify timer).
+        What they say together goes into RV(host_checks.model_integrity).
+    type: path
+    default: /var/lib/aihost/model_integrity
   catalog_extra:
     description:
       - Extra or overriding runtime catalog entries, as for M(aihost.hardening.ai_runtime_facts).
@@ -236,6 +251,55 @@ host_checks:
         manager: {description: V(dpkg) or V(rpm)., type: str}
         name: {description: Package name., type: str, sample: nftables}
         version: {description: Installed version., type: str, sample: "1.0.6-2+deb12u2"}
+    service_users:
+      description:
+        - The units the service_users role sandboxed, each checked against its drop-in now. Null when the
+          role never ran on the host.
+      type: complex
+      contains:
+        errors: {description: Why the state file could not be used., type: list, elements: str}
+        units:
+          description: One entry per managed unit.
+          type: list
+          elements: dict
+          contains:
+            unit: {description: The unit., type: str, sample: ollama.service}
+            runtime: {description: The runtime's catalog name., type: str}
+            user: {description: The service user the role set., type: str}
+            dropin: {description: The role's drop-in., type: str}
+            unit_present: {description: The unit file still exists., type: bool}
+            dropin_present: {description: The drop-in still exists., type: bool}
+            missing_directives: {description: The role's directives (C(Key=Value)) no longer in the drop-in., type: list, elements: str}
+            score_after: {description: The C(systemd-analyze security) score the role measured., type: float}
+            meets_target: {description: Whether that score met the role's target., type: bool}
+    model_integrity:
+      description:
+        - The model_integrity role's latest results. Files that can run code come from C(findings.json) (every
+          file that was not clean when a role run pinned the stores) updated by C(last-verify.json) (the verify
+          timer - files removed or changed since the pin, the verdicts of files added or changed). A verify older
+          than the last role run is left out, as that run pinned the stores again. Null when neither file exists.
+      type: complex
+      contains:
+        pinned_at: {description: When the role last pinned the stores (C(findings.json) written; UTC ISO 8601)., type: str}
+        verified_at: {description: "When the verify timer last ran, if after the last pin (UTC ISO 8601).", type: str, sample: "2026-12-06T03:30:12Z"}
+        errors: {description: Files that exist but could not be read or parsed., type: list, elements: str}
+        stores:
+          description: One entry per model store.
+          type: list
+          elements: dict
+          contains:
+            path: {description: The store., type: str, sample: /srv/models}
+            files:
+              description: Files whose verdict is not clean (at most 50, most severe first) - C(path) (relative
+                to the store), C(verdict), C(format), C(severity), C(sha256) and C(detail) (the first finding).
+              type: list
+              elements: dict
+            files_not_listed: {description: Further files that are not clean., type: int}
+            ok: {description: From a verify only - the store matched its manifest and signature., type: bool}
+            error: {description: From a verify only - why the store could not be verified., type: str}
+            drift: {description: "From a verify only - how many files were added, removed, changed and links changed.", type: dict}
+            signature_valid: {description: From a verify only - the manifest's HMAC (null when not checked)., type: bool}
+            signature_detail: {description: From a verify only - what the signature check found., type: str}
 elapsed:
   description: Seconds the module spent reading the host.
   returned: success
@@ -262,6 +326,8 @@ def argument_spec():
     spec.update(
         packages=dict(type="list", elements="str", default=[]),
         data_paths=dict(type="list", elements="path", default=[]),
+        service_users_state_file=dict(type="path", default="/var/lib/aihost/service_users.json"),
+        model_integrity_state_dir=dict(type="path", default="/var/lib/aihost/model_integrity"),
     )
     return spec
 
@@ -293,6 +359,8 @@ def main():
     gpu_facts = gpu.collect_for_module(module, gpu.HostTree(HOST_ROOT))
     checks = host_config.collect(module, data_paths_of(runtime, module.params["data_paths"]),
                                  module.params["packages"], root=HOST_ROOT)
+    checks["service_users"] = host_config.read_service_users(module.params["service_users_state_file"], HOST_ROOT)
+    checks["model_integrity"] = host_config.read_model_integrity(module.params["model_integrity_state_dir"], HOST_ROOT)
     for warning in runtime["warnings"] + gpu_facts["warnings"]:
         module.warn(warning)
     module.exit_json(changed=False, ansible_facts={"aihost_runtime": runtime, "aihost_gpu": gpu_facts},

@@ -191,3 +191,67 @@ def test_fail_on_threshold():
     assert len(ap.severity_at_or_above(findings, "high")) == 2
     assert len(ap.severity_at_or_above(findings, "info")) == 4
     assert ap.severity_at_or_above(findings, "none") == []
+
+
+MODEL_STATE = {
+    "pinned_at": "2026-12-05T10:00:00Z", "verified_at": "2026-12-06T03:30:12Z", "errors": [],
+    "stores": [
+        {"path": "/srv/models", "files_not_listed": 0, "ok": False,
+         "drift": {"added": 1, "removed": 0, "changed": 1, "symlinks_changed": 0}, "signature_valid": True,
+         "files": [{"path": "evil.pt", "verdict": "malicious", "format": "pickle", "severity": "critical",
+                    "sha256": "ab" * 32, "detail": "imports posix.system"},
+                   {"path": "odd.pkl", "verdict": "suspicious", "format": "pickle", "severity": "medium",
+                    "sha256": "cd" * 32, "detail": "unlisted import"}]},
+        {"path": "/srv/gone", "files": [], "files_not_listed": 0, "ok": False, "error": "store /srv/gone does not exist"},
+        {"path": "/srv/fine", "files": [], "files_not_listed": 0, "ok": True,
+         "drift": {"added": 0, "removed": 0, "changed": 0, "symlinks_changed": 0}, "signature_valid": True},
+    ]}
+
+
+def test_model_files_that_run_code_and_drifted_stores_are_findings():
+    findings = ap.evaluate({"listeners": [], "runtimes": []}, {}, dict(GOOD_CHECKS, model_integrity=MODEL_STATE), [],
+                           ADVISORIES)
+    by_subject = dict((item["subject"], item) for item in findings)
+    assert sorted(by_subject) == ["/srv/gone", "/srv/models", "/srv/models/evil.pt", "/srv/models/odd.pkl"]
+    evil, odd = by_subject["/srv/models/evil.pt"], by_subject["/srv/models/odd.pkl"]
+    assert (evil["id"], evil["severity"], evil["verdict"]) == ("AIH-MOD-001", "critical", "malicious")
+    assert (odd["id"], odd["severity"]) == ("AIH-MOD-001", "medium")
+    assert "imports posix.system" in evil["evidence"] and "[model_integrity: pinned 2026-12-05T10:00:00Z; verified 2026-12-06T03:30:12Z]" in evil["evidence"]
+    drift = by_subject["/srv/models"]
+    assert drift["id"] == "AIH-MOD-002" and drift["severity"] == "high"
+    assert drift["evidence"].startswith("1 added, 0 removed, 1 changed, 0 links changed, signature valid")
+    assert by_subject["/srv/gone"]["evidence"].startswith("not verified: store /srv/gone does not exist")
+
+
+def test_no_model_integrity_results_means_no_model_findings():
+    for state in (None, {"pinned_at": None, "verified_at": None, "stores": [{"path": "/srv/models", "files": []}]}):
+        assert ap.evaluate({"listeners": [], "runtimes": []}, {}, dict(GOOD_CHECKS, model_integrity=state), [],
+                           ADVISORIES) == []
+
+
+def test_unlisted_bad_files_are_counted_at_the_severity_of_the_last_listed():
+    store = {"path": "/srv/m", "files_not_listed": 7,
+             "files": [{"path": "a.pkl", "verdict": "suspicious", "format": "pickle", "detail": "x"}]}
+    findings = ap.evaluate({"listeners": [], "runtimes": []}, {},
+                           dict(GOOD_CHECKS, model_integrity={"pinned_at": None, "verified_at": None, "stores": [store]}), [], ADVISORIES)
+    counted = [item for item in findings if item["subject"] == "/srv/m (7 more files)"]
+    assert counted and counted[0]["severity"] == "medium"
+
+
+def test_a_sandbox_removed_or_edited_behind_the_roles_back_is_a_finding():
+    units = [
+        {"unit": "ollama.service", "runtime": "ollama", "dropin": "/etc/x/ollama.conf", "unit_present": True,
+         "dropin_present": False, "missing_directives": []},
+        {"unit": "vllm.service", "runtime": "vllm", "dropin": "/etc/x/vllm.conf", "unit_present": True,
+         "dropin_present": True, "missing_directives": ["User=vllm", "ProtectSystem=strict"]},
+        {"unit": "intact.service", "runtime": "ray", "dropin": "/etc/x/ray.conf", "unit_present": True,
+         "dropin_present": True, "missing_directives": []},
+        {"unit": "removed.service", "runtime": "mlflow", "dropin": "/etc/x/m.conf", "unit_present": False,
+         "dropin_present": False, "missing_directives": []},
+    ]
+    findings = ap.evaluate({"listeners": [], "runtimes": []}, {}, dict(GOOD_CHECKS, service_users={"units": units}), [],
+                           ADVISORIES)
+    assert [(item["id"], item["subject"]) for item in findings] == [
+        ("AIH-CFG-007", "ollama.service"), ("AIH-CFG-007", "vllm.service")]
+    assert "/etc/x/ollama.conf is gone" in findings[0]["evidence"]
+    assert "no longer sets 2 of the role's directives: User=vllm, ProtectSystem=strict" in findings[1]["evidence"]

@@ -159,3 +159,22 @@ def test_markdown_lists_every_finding_and_the_checkpoint(exposed, fleet):
     fleet_text = audit_filter.audit_markdown(fleet)
     assert fleet_text.startswith("# Fleet audit (2 hosts)") and "## Audit of justified" in fleet_text
     assert "No findings." in fleet_text
+
+
+def test_model_integrity_results_and_their_findings_fit_every_format():
+    checks = audit_policy.parse_host_checks(CHECKS.replace("777|", "755|"))
+    checks["model_integrity"] = {
+        "pinned_at": "2026-12-05T10:00:00Z", "verified_at": "2026-12-06T03:30:12Z", "errors": [],
+        "stores": [{"path": "/srv/models", "files_not_listed": 0, "ok": False, "error": None,
+                    "drift": {"added": 0, "removed": 0, "changed": 1, "symlinks_changed": 0},
+                    "signature_valid": True, "signature_detail": "HMAC-SHA256 matches",
+                    "files": [{"path": "evil.pt", "verdict": "malicious", "format": "pickle", "severity": "critical",
+                               "sha256": "ab" * 32, "detail": "imports posix.system"}]}]}
+    report = audit_filter.audit_evaluate(base_report("models", exposed=False), checks, [], ADVISORIES, "high")
+    jsonschema.validate(json.loads(json.dumps(report)), REPORT_SCHEMA)
+    assert [(item["id"], item["subject"]) for item in report["findings"] if item["id"].startswith("AIH-MOD")] == [
+        ("AIH-MOD-001", "/srv/models/evil.pt"), ("AIH-MOD-002", "/srv/models")]
+    sarif = audit_filter.audit_sarif(report)
+    jsonschema.validate(sarif, SARIF_SCHEMA)
+    assert {"AIH-MOD-001", "AIH-MOD-002"} <= set(result["ruleId"] for result in sarif["runs"][0]["results"])
+    assert "AIH-MOD-001" in audit_filter.audit_markdown(report)

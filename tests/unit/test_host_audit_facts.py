@@ -3,6 +3,7 @@ aihost_runtime and aihost_gpu trees as the standalone facts modules (one impleme
 host-configuration checks and the report header - changes nothing, behaves the same in check mode,
 and turns bad options into a clean failure."""
 import json
+import os
 
 import pytest
 import yaml
@@ -56,6 +57,23 @@ def test_one_run_returns_both_fact_trees_the_checks_and_the_header(fixture_tree,
     assert isolated[0]["data_paths"][-1] == "/srv/x" and set(runtime_paths) <= set(isolated[0]["data_paths"])
     assert len(isolated[0]["data_paths"]) == len(set(isolated[0]["data_paths"]))
     assert isolated[0]["packages"] == ["nftables"] and isolated[0]["root"] == root
+    assert result["host_checks"]["model_integrity"] is None, "the fixture host never ran model_integrity"
+    assert result["host_checks"]["service_users"] is None, "nor service_users"
+
+
+def test_the_model_integrity_results_are_read_from_the_state_dir_given(fixture_tree, capsys, monkeypatch):
+    root = fixture_tree("procfs/debian12-standins")
+    state = os.path.join(root, "srv", "aihost-state")
+    os.makedirs(state)
+    with open(os.path.join(state, "findings.json"), "w") as handle:
+        json.dump({"stores": [{"path": "/srv/models", "findings": [
+            {"path": "evil.pt", "verdict": "malicious", "format": "pickle", "findings": [{"detail": "posix.system"}]}]}]},
+            handle)
+    result = run(capsys, monkeypatch, module, module.main, root, {"model_integrity_state_dir": "/srv/aihost-state"})
+    integrity = result["host_checks"]["model_integrity"]
+    assert integrity["pinned_at"] and integrity["verified_at"] is None
+    assert integrity["stores"][0]["files"][0]["path"] == "evil.pt"
+    assert host_config.read_model_integrity("/var/lib/aihost/model_integrity", root) is None
 
 
 def test_the_fact_trees_are_those_of_the_standalone_modules(fixture_tree, capsys, monkeypatch):
@@ -100,5 +118,6 @@ def test_documentation_lists_every_option_and_returned_key():
     assert set(doc["attributes"]) >= {"check_mode", "diff_mode", "platform"}
     returned = yaml.safe_load(module.RETURN)
     assert set(returned["host"]["contains"]) == {"hostname", "fqdn", "os", "kernel", "architecture"}
-    assert set(returned["host_checks"]["contains"]) == {"firewall", "automatic_updates", "data_path_modes", "packages"}
+    assert set(returned["host_checks"]["contains"]) == {
+        "firewall", "automatic_updates", "data_path_modes", "packages", "service_users", "model_integrity"}
     assert set(returned["ansible_facts"]["contains"]) == {"aihost_runtime", "aihost_gpu"}

@@ -2,10 +2,12 @@
 text captured from a real Debian 12 container (tests/unit/fixtures/host_config); the reading runs
 against a fake module and a temporary root, so it proves which commands run (argv lists, only the
 tools that exist) without touching this machine."""
+import json
 import os
 
 from ansible_collections.aihost.hardening.plugins.module_utils import audit_policy
 from ansible_collections.aihost.hardening.plugins.module_utils import host_config
+from ansible_collections.aihost.hardening.plugins.module_utils import service_users
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "host_config")
 
@@ -194,3 +196,137 @@ def test_the_header_reads_os_release_under_the_root(tmp_path):
     header = host_config.read_header(str(tmp_path))
     assert header["os"] == "Debian 12.15"
     assert set(header) == {"hostname", "fqdn", "os", "kernel", "architecture"} and header["kernel"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The model_integrity role's results. The documents have the shapes the role writes (findings.json:
+# tasks/scan.yml from model_scan's RETURN) and its verify timer writes (last-verify.json:
+# files/aihost-model-verify); the model_integrity scenario runs the audit against the real files.
+
+EVIL = {"path": "checkpoints/evil.pt", "format": "pickle", "verdict": "malicious", "severity": "critical",
+        "sha256": "ab" * 32, "findings": [{"severity": "critical", "kind": "import", "global": "posix.system",
+                                           "detail": "imports posix.system: runs commands"}]}
+ODD = {"path": "extra.pkl", "format": "pickle", "verdict": "suspicious", "severity": "medium", "sha256": "cd" * 32,
+       "findings": [{"severity": "medium", "kind": "import", "global": "collections.OrderedDict", "detail": "unlisted import"}]}
+NOTE_ONLY = {"path": "model.gguf", "format": "gguf", "verdict": "clean", "severity": "info", "sha256": "ef" * 32,
+             "findings": [{"severity": "info", "kind": "template_injection", "detail": "chat template reviewed"}]}
+ROLE_RUN = {"schema_version": 1, "generator": "aihost.hardening.model_integrity",
+            "stores": [{"path": "/srv/models", "id": "srv_models-77e26ac6", "runtime": None,
+                        "manifest": "/var/lib/aihost/model_integrity/srv_models-77e26ac6.json",
+                        "formats": {"pickle": 2, "gguf": 1}, "verdicts": {"clean": 1, "malicious": 1, "suspicious": 1},
+                        "findings": [EVIL, ODD, NOTE_ONLY], "problems": []}]}
+VERIFY_RUN = {"finished": "2026-12-06T03:30:12Z", "elapsed_s": 0.4, "ok": False, "stores": [
+    {"path": "/srv/models", "manifest": "/var/lib/aihost/model_integrity/srv_models-77e26ac6.json", "ok": False,
+     "drift": {"added": ["new.bin"], "removed": [], "changed": [{"path": "model.gguf", "fields": ["sha256"]}],
+               "symlinks_changed": []},
+     "signature": {"valid": True, "detail": "HMAC-SHA256 matches"}, "findings": [EVIL], "stats": {"files": 3}},
+    {"path": "/srv/gone", "manifest": "/var/lib/aihost/model_integrity/srv_gone-1.json", "ok": False,
+     "error": "store /srv/gone does not exist"}]}
+
+
+def write_state(root, documents, mtimes):
+    state = root / "var" / "lib" / "aihost" / "model_integrity"
+    state.mkdir(parents=True)
+    for name, content in documents.items():
+        path = state / name
+        path.write_text(content if isinstance(content, str) else json.dumps(content))
+        os.utime(str(path), (mtimes[name], mtimes[name]))
+    return "/var/lib/aihost/model_integrity"
+
+
+def test_model_integrity_is_null_when_the_role_never_ran(tmp_path):
+    assert host_config.read_model_integrity("/var/lib/aihost/model_integrity", str(tmp_path)) is None
+
+
+def test_a_role_run_alone_lists_the_files_that_are_not_clean(tmp_path):
+    state_dir = write_state(tmp_path, {"findings.json": ROLE_RUN}, {"findings.json": 1764991812})
+    result = host_config.read_model_integrity(state_dir, str(tmp_path))
+    assert result["pinned_at"] == "2025-12-06T03:30:12Z" and result["verified_at"] is None
+    store = result["stores"][0]
+    assert [item["path"] for item in store["files"]] == ["checkpoints/evil.pt", "extra.pkl"]   # the clean note is left out
+    assert store["files"][0] == {"path": "checkpoints/evil.pt", "verdict": "malicious", "format": "pickle",
+                                 "severity": "critical", "sha256": "ab" * 32, "detail": "imports posix.system: runs commands"}
+    assert "ok" not in store, "a role run re-pins the store: only a verify says whether it drifted"
+
+
+def test_a_verify_after_the_pin_adds_its_drift_and_the_files_it_inspected(tmp_path):
+    """The verify lists only files added or changed since the pin: evil.pt, pinned earlier, stays;
+    extra.pkl, which the verify found changed (and now clean), goes; new.bin's verdict comes in."""
+    verify = json.loads(json.dumps(VERIFY_RUN))
+    verify["stores"][0]["drift"]["changed"] = [{"path": "extra.pkl", "fields": ["sha256"]}]
+    verify["stores"][0]["findings"] = [dict(ODD, path="new.bin")]
+    state_dir = write_state(tmp_path, {"findings.json": ROLE_RUN, "last-verify.json": verify},
+                            {"findings.json": 1000, "last-verify.json": 2000})
+    result = host_config.read_model_integrity(state_dir, str(tmp_path))
+    assert result["verified_at"] == "2026-12-06T03:30:12Z"
+    models, gone = result["stores"]
+    assert [item["path"] for item in models["files"]] == ["checkpoints/evil.pt", "new.bin"]
+    assert models["ok"] is False and models["drift"] == {"added": 1, "removed": 0, "changed": 1, "symlinks_changed": 0}
+    assert models["signature_valid"] is True
+    assert gone["error"] == "store /srv/gone does not exist" and gone["files"] == []
+
+
+def test_a_role_run_after_the_verify_settles_its_drift(tmp_path):
+    state_dir = write_state(tmp_path, {"findings.json": ROLE_RUN, "last-verify.json": VERIFY_RUN},
+                            {"findings.json": 3000, "last-verify.json": 2000})
+    result = host_config.read_model_integrity(state_dir, str(tmp_path))
+    assert result["verified_at"] is None and [store["path"] for store in result["stores"]] == ["/srv/models"]
+    assert "ok" not in result["stores"][0]
+
+
+def test_a_broken_results_file_is_reported_not_fatal(tmp_path):
+    state_dir = write_state(tmp_path, {"findings.json": "{not json", "last-verify.json": VERIFY_RUN},
+                            {"findings.json": 3000, "last-verify.json": 2000})
+    result = host_config.read_model_integrity(state_dir, str(tmp_path))
+    assert result["pinned_at"] is None and result["verified_at"] == "2026-12-06T03:30:12Z"
+    assert result["errors"] and result["errors"][0].startswith("findings.json: not valid JSON")
+
+
+def test_a_store_full_of_bad_files_keeps_fifty_and_counts_the_rest(tmp_path):
+    many = dict(ROLE_RUN, stores=[dict(ROLE_RUN["stores"][0], findings=[dict(EVIL, path="f%03d.pt" % n) for n in range(60)])])
+    state_dir = write_state(tmp_path, {"findings.json": many}, {"findings.json": 1000})
+    store = host_config.read_model_integrity(state_dir, str(tmp_path))["stores"][0]
+    assert len(store["files"]) == 50 and store["files_not_listed"] == 10
+
+
+# ---------------------------------------------------------------------------------------------
+# The service_users role's sandboxes. service_users.json as roles/service_users/tasks/report.yml
+# writes it; drop-ins as plugins/module_utils/service_users.render_dropin writes them.
+
+DIRECTIVES = [["User", "ollama"], ["Group", "ollama"], ["NoNewPrivileges", "yes"], ["ProtectSystem", "strict"]]
+
+
+def write_service_users(root, dropin_text=None, unit_file=True):
+    state = root / "var" / "lib" / "aihost"
+    state.mkdir(parents=True)
+    record = {"runtime": "ollama", "user": "ollama", "group": "ollama",
+              "dropin": "/etc/systemd/system/ollama.service.d/aihost-sandbox.conf",
+              "directives": ["=".join(pair) for pair in DIRECTIVES], "score_after": 1.4, "meets_target": True}
+    (state / "service_users.json").write_text(json.dumps({"schema_version": 1, "units": {"ollama.service": record}}))
+    units = root / "etc" / "systemd" / "system"
+    (units / "ollama.service.d").mkdir(parents=True)
+    if unit_file:
+        (units / "ollama.service").write_text("[Service]\nExecStart=/usr/local/bin/ollama serve\n")
+    if dropin_text is not None:
+        (units / "ollama.service.d" / "aihost-sandbox.conf").write_text(dropin_text)
+    return "/var/lib/aihost/service_users.json"
+
+
+def test_an_intact_sandbox_has_nothing_missing(tmp_path):
+    state_file = write_service_users(tmp_path, service_users.render_dropin("ollama", "default", DIRECTIVES))
+    unit = host_config.read_service_users(state_file, str(tmp_path))["units"][0]
+    assert unit["unit_present"] and unit["dropin_present"] and unit["missing_directives"] == []
+
+
+def test_an_edited_or_removed_drop_in_is_noticed(tmp_path):
+    edited = service_users.render_dropin("ollama", "default", DIRECTIVES).replace("User=ollama", "User=root")
+    state_file = write_service_users(tmp_path, edited)
+    unit = host_config.read_service_users(state_file, str(tmp_path))["units"][0]
+    assert unit["missing_directives"] == ["User=ollama"]
+    os.remove(str(tmp_path / "etc/systemd/system/ollama.service.d/aihost-sandbox.conf"))
+    unit = host_config.read_service_users(state_file, str(tmp_path))["units"][0]
+    assert unit["dropin_present"] is False
+
+
+def test_no_state_file_means_the_role_never_ran(tmp_path):
+    assert host_config.read_service_users("/var/lib/aihost/service_users.json", str(tmp_path)) is None

@@ -1,5 +1,8 @@
-"""model_integrity on a generated store: findings, manifest, modes, timer, and tamper detection."""
+"""model_integrity on a generated store: findings, manifest, modes, timer, tamper detection, and the
+audit reading what the role and its timer found."""
 import json
+import os
+import subprocess
 
 STATE = "/var/lib/aihost/model_integrity"
 STORE = "/srv/models"
@@ -96,6 +99,47 @@ def test_tampered_file_is_reported_by_verify(host):
     finally:
         host.run_test("echo %s | base64 -d > %s", original, target)
     assert host.run("systemctl start aihost-model-verify.service").rc == 0
+
+
+PROJECT = os.environ["MOLECULE_PROJECT_DIRECTORY"]
+
+
+def audit_findings(host, tmp_path):
+    """Run playbooks/audit.yml (report only) against this host; return its findings by id."""
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(PROJECT, ".collections"), ANSIBLE_NOCOLOR="1")
+    result = subprocess.run(
+        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], os.path.join(PROJECT, "playbooks", "audit.yml"),
+         "-e", "aihost_audit_report_dir=%s" % tmp_path, "-e", "aihost_audit_fail_on=none",
+         "-e", "aihost_audit_print_summary=false"],
+        cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads((tmp_path / ("%s.json" % host.backend.host)).read_text())
+    by_id = {}
+    for item in report["findings"]:
+        by_id.setdefault(item["id"], []).append(item)
+    return report, by_id
+
+
+def test_the_audit_reports_the_malicious_file_and_a_tampered_store(host, tmp_path):
+    """After a verify that caught a change, the audit names evil.pt (critical) and the drifted store;
+    once the file is back and verify passes, only evil.pt remains."""
+    target = STORE + "/weights/model.gguf"
+    original = host.check_output("base64 -w0 %s", target)
+    try:
+        host.run_test("printf 'YYYY' | dd of=%s bs=1 seek=48 conv=notrunc status=none", target)
+        assert host.run("systemctl start aihost-model-verify.service").rc != 0
+        report, by_id = audit_findings(host, tmp_path)
+        assert report["host_checks"]["model_integrity"]["verified_at"], "the verify ran after the last pin"
+        evil = [item for item in by_id["AIH-MOD-001"] if item["subject"] == STORE + "/checkpoints/evil.pt"]
+        assert evil and evil[0]["severity"] == "critical" and "posix.system" in evil[0]["evidence"]
+        drift = [item for item in by_id.get("AIH-MOD-002", []) if item["subject"] == STORE]
+        assert drift and drift[0]["evidence"].startswith("0 added, 0 removed, 1 changed"), by_id.get("AIH-MOD-002")
+    finally:
+        host.run_test("echo %s | base64 -d > %s", original, target)
+    assert host.run("systemctl start aihost-model-verify.service").rc == 0
+    _report, by_id = audit_findings(host, tmp_path)
+    assert "AIH-MOD-002" not in by_id
+    assert [item["subject"] for item in by_id["AIH-MOD-001"]] == [STORE + "/checkpoints/evil.pt"]
 
 
 def test_forged_manifest_fails_the_signature(host):

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import stat
+import subprocess
 
 import pytest
 import testinfra.utils.ansible_runner
@@ -193,3 +194,29 @@ def test_the_person_was_not_touched(host):
     assert alice.uid == 1000 and alice.shell == "/bin/bash"
     assert sorted(alice.groups) == ["alice"]
     assert host.file("/var/lib/aihost/service_users.json").mode & stat.S_IWOTH == 0
+
+
+def test_the_audit_notices_a_sandbox_undone_behind_the_roles_back(host, state, tmp_path):
+    """Drop the User= line from Ollama's drop-in: playbooks/audit.yml reports AIH-CFG-007 for that unit
+    and for no other (the intact drop-ins are not flagged). The file is put back afterwards."""
+    project = os.environ["MOLECULE_PROJECT_DIRECTORY"]
+    record = state["units"]["ollama.service"]
+    user_line = [line for line in record["directives"] if line.startswith("User=")][0]
+    saved = host.check_output("base64 -w0 %s", record["dropin"])
+    try:
+        host.run_test("sed -i '/^%s$/d' %s", user_line, record["dropin"])
+        result = subprocess.run(
+            ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", host.backend.host,
+             os.path.join(project, "playbooks", "audit.yml"), "-e", "aihost_audit_report_dir=%s" % tmp_path,
+             "-e", "aihost_audit_fail_on=none", "-e", "aihost_audit_print_summary=false"],
+            cwd=project, env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(project, ".collections")),
+            capture_output=True, text=True, timeout=300, check=False)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    finally:
+        host.run_test("echo %s | base64 -d > %s", saved, record["dropin"])
+    report = json.loads((tmp_path / ("%s.json" % host.backend.host)).read_text())
+    undone = [item for item in report["findings"] if item["id"] == "AIH-CFG-007"]
+    assert [item["subject"] for item in undone] == ["ollama.service"], undone
+    assert "no longer sets 1 of the role's directives: %s" % user_line in undone[0]["evidence"]
+    checked = report["host_checks"]["service_users"]["units"]
+    assert sorted(unit["unit"] for unit in checked) == sorted(unit for unit in state["units"])
