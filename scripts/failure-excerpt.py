@@ -2,8 +2,8 @@
 
 CI keeps only the end of `make test`'s output, and a failed scenario's log ends with its destroy
 step, so the reason sits thousands of lines up. This finds it: the failed tests of a testinfra
-verify ("short test summary info") and their "E" lines, else the last Ansible failure that was not ignored, with its
-task name, else Molecule's own CRITICAL/ERROR lines.
+verify ("short test summary info") and their "E" lines, else the last Ansible failure that was
+not ignored or rescued, with its task name, else Molecule's own CRITICAL/ERROR lines.
 
 usage: failure-excerpt.py LOG [MAX_LINES]
 """

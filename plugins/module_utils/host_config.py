@@ -2,7 +2,7 @@
 # Copyright: aihost.hardening contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Host-configuration checks of the audit: firewall state, automatic updates, data-path modes,
-package versions and the model_integrity role's latest results.
+package versions, the service_users role's sandboxes and the model_integrity role's latest results.
 
 Two layers, so unit tests feed fixture text to the parsing and a fake module to the reading:
 
@@ -16,6 +16,8 @@ Two layers, so unit tests feed fixture text to the parsing and a fake module to 
   ``@@name`` text form into sections (fixtures and older callers use it).
 - ``read_model_integrity(state_dir)`` reads the JSON the model_integrity role (``findings.json``) and
   its verify timer (``last-verify.json``) leave on the host; ``summarize_model_integrity`` is pure.
+- ``read_service_users(state_file)`` checks each unit the service_users role recorded against its
+  drop-in as it is now (``dropin_drift`` is pure).
 
 Standard library only: this runs on targets (aihost.hardening.host_audit_facts) and on the
 controller (the audit filters).
@@ -331,17 +333,20 @@ def summarize_model_integrity(documents, mtimes):
 
 
 def _read_json(path):
-    """(document, None), (None, None) when the file does not exist, or (None, why it cannot be used)."""
+    """(document, why it cannot be used, mtime): (None, None, None) when the file does not exist."""
     try:
         with open(path, "rb") as handle:
-            data = json.loads(handle.read().decode("utf-8"))
+            mtime = os.fstat(handle.fileno()).st_mtime
+            raw = handle.read()
     except (IOError, OSError) as exc:
         if getattr(exc, "errno", None) == errno.ENOENT:
-            return None, None
-        return None, "unreadable (%s)" % (exc.strerror or exc)
+            return None, None, None
+        return None, "unreadable (%s)" % (exc.strerror or exc), None
+    try:
+        data = json.loads(raw.decode("utf-8"))
     except ValueError as exc:
-        return None, "not valid JSON (%s)" % exc
-    return (data, None) if isinstance(data, dict) else (None, "not a JSON object")
+        return None, "not valid JSON (%s)" % exc, mtime
+    return (data, None, mtime) if isinstance(data, dict) else (None, "not a JSON object", mtime)
 
 
 def dropin_drift(directives, dropin_text):
@@ -359,7 +364,7 @@ def read_service_users(state_file, root="/"):
     read). A unit whose unit file is gone (the runtime was removed) is marked, not judged.
     Returns None when the role never ran on this host.
     """
-    document, error = _read_json(os.path.join(root, state_file.lstrip("/")))
+    document, error, _mtime = _read_json(os.path.join(root, state_file.lstrip("/")))
     if document is None:
         return None if error is None else {"units": [], "errors": ["%s: %s" % (state_file, error)]}
     units = []
@@ -385,20 +390,11 @@ def read_model_integrity(state_dir, root="/"):
     """Read findings.json and last-verify.json from ``state_dir`` and summarise them (None: no files)."""
     documents, mtimes = {}, {}
     for name in MODEL_INTEGRITY_FILES:
-        path = os.path.join(root, state_dir.lstrip("/"), name)
-        try:
-            with open(path, "rb") as handle:
-                mtimes[name] = os.fstat(handle.fileno()).st_mtime
-                data = json.loads(handle.read().decode("utf-8"))
-        except (IOError, OSError) as exc:
-            if getattr(exc, "errno", None) == errno.ENOENT:
-                continue
-            documents[name] = "unreadable (%s)" % (exc.strerror or exc)
+        document, error, mtime = _read_json(os.path.join(root, state_dir.lstrip("/"), name))
+        if document is None and error is None:
             continue
-        except ValueError as exc:
-            documents[name] = "not valid JSON (%s)" % exc
-            continue
-        documents[name] = data if isinstance(data, dict) else "not a JSON object"
+        documents[name] = document if error is None else error
+        mtimes[name] = mtime
     return summarize_model_integrity(documents, mtimes)
 
 
