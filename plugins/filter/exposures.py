@@ -215,21 +215,104 @@ def networks_by_family(networks):
     return result
 
 
-def world_exposures(entries, ports=None):
-    """Return the entries (normalised) whose sources include a whole address family (a /0).
+def _exclude(blocks, removed):
+    """BLOCKS (disjoint networks) minus the network REMOVED, as disjoint networks."""
+    result = []
+    for block in blocks:
+        if removed.subnet_of(block):
+            result.extend(block.address_exclude(removed))
+        elif not block.subnet_of(removed):
+            result.append(block)
+    return result
 
-    With PORTS, only entries whose port is in PORTS are returned."""
+
+def _internet(version, not_internet):
+    blocks = [ipaddress.ip_network("0.0.0.0/0" if version == 4 else "::/0")]
+    for text in not_internet:
+        blocks = _exclude(blocks, ipaddress.ip_network(text))
+    return tuple(ipaddress.collapse_addresses(blocks))
+
+
+# The part of each family that the Internet can send from: for IPv4 everything outside the IANA
+# special-purpose blocks that are not globally reachable (RFC 6890 and its updates), multicast and
+# the reserved 240.0.0.0/4; for IPv6 the global unicast space, 2000::/3.
+INTERNET = {
+    4: _internet(4, ("0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+                     "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16",
+                     "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4")),
+    6: (ipaddress.ip_network("2000::/3"),),
+}
+FAMILY_NAMES = {4: "ipv4", 6: "ipv6"}
+
+
+def _overlap(left, right):
+    """Number of addresses two networks share (CIDR blocks are nested or disjoint)."""
+    if left.subnet_of(right):
+        return left.num_addresses
+    if right.subnet_of(left):
+        return right.num_addresses
+    return 0
+
+
+def world_share(networks):
+    """How much of the world the CIDRs in NETWORKS (one list, both families) let in.
+
+    Returns ``{'ipv4': {...}, 'ipv6': {...}}``; each family has ``family`` (the share of the whole
+    family's addresses that the union of its sources covers) and ``internet`` (the share of its
+    Internet-routable part, see INTERNET), both fractions 0-1, and ``world`` (true when either is
+    at least 1/2: see world_exposures)."""
+    errors = network_errors(networks, "networks")
+    if errors:
+        raise AnsibleFilterError("world_share: %s" % "; ".join(errors))
+    parsed = [_parse_network(value)[0] for value in networks or []]
+    result = {}
+    for version, name in FAMILY_NAMES.items():
+        union = list(ipaddress.collapse_addresses(network for network in parsed if network.version == version))
+        total = 2 ** (32 if version == 4 else 128)
+        internet_total = sum(block.num_addresses for block in INTERNET[version])
+        covered = sum(network.num_addresses for network in union)
+        covered_internet = sum(_overlap(network, block) for network in union for block in INTERNET[version])
+        family_share = float(covered) / total
+        internet_share = float(covered_internet) / internet_total
+        result[name] = {
+            "family": family_share,
+            "internet": internet_share,
+            # Integer comparisons: exact for IPv6's 2**128 too.
+            "world": 2 * covered >= total or 2 * covered_internet >= internet_total,
+        }
+    return result
+
+
+def world_exposures(entries, ports=None):
+    """Return the entries (normalised) that open their port to the whole Internet, or most of it.
+
+    The sources of every entry with the same port and protocol are one set of rules, so they are
+    judged together: per address family, their union counts as "the world" when it covers at least
+    half of the family's addresses (0.0.0.0/0, or 0.0.0.0/1 alone) or at least half of its
+    Internet-routable part (2000::/3 is all of IPv6's). A literal /0 is the simplest case; the
+    union catches splits such as 0.0.0.0/1 + 128.0.0.0/1. Each returned entry gets the key
+    ``world_families`` (``ipv4`` and/or ``ipv6``). With PORTS, only entries whose port is in PORTS
+    are returned."""
     selected = None if ports is None else set(_port_value(port) for port in ports)
     # Accept normalize_exposures' own output, where an entry whose default sources were empty
     # has "sources: []" (it opens the port to nobody).
-    entries = [dict((key, value) for key, value in entry.items() if not (key == "sources" and value == []))
+    entries = [dict((key, value) for key, value in entry.items()
+                    if not (key == "sources" and value == []) and key != "world_families")
                if isinstance(entry, dict) else entry for entry in entries or []]
+    normalised = [entry for entry in normalize_exposures(entries)
+                  if selected is None or entry["port"] in selected]
+    sources = {}
+    for entry in normalised:
+        sources.setdefault((entry["port"], entry["proto"]), []).extend(entry["sources"])
+    world = {}
+    for key, networks in sources.items():
+        share = world_share(networks)
+        world[key] = [name for name in ("ipv4", "ipv6") if share[name]["world"]]
     found = []
-    for entry in normalize_exposures(entries):
-        if selected is not None and entry["port"] not in selected:
-            continue
-        if any(_parse_network(value)[0].prefixlen == 0 for value in entry["sources"]):
-            found.append(entry)
+    for entry in normalised:
+        families = world[(entry["port"], entry["proto"])]
+        if families and entry["sources"]:
+            found.append(dict(entry, world_families=families))
     return found
 
 

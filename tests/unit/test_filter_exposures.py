@@ -248,3 +248,67 @@ def test_ai_runtime_names_include_detected_extras():
     names = exposures.ai_runtime_names(FACTS)
     assert "ollama" in names and "my_server" in names and "jupyter" in names
     assert "my_server" not in exposures.ai_runtime_names()
+
+
+# --- world_exposures: the covered address space, not only a literal /0 ------------------------------
+
+@pytest.mark.parametrize("sources, families", [
+    (["0.0.0.0/1", "128.0.0.0/1"], ["ipv4"]),              # the whole family in two halves
+    (["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/2"], ["ipv4"]),
+    (["0.0.0.0/1"], ["ipv4"]),                             # half of IPv4 (56 % of its Internet part)
+    (["128.0.0.0/1"], ["ipv4"]),                           # half of IPv4 (43 % of its Internet part)
+    (["::/1", "8000::/1"], ["ipv6"]),
+    (["2000::/3"], ["ipv6"]),                              # all of IPv6's global unicast: 1/8 of the family
+    (["2000::/4"], ["ipv6"]),                              # half of it
+    (["0.0.0.0/1", "128.0.0.0/1", "2000::/3"], ["ipv4", "ipv6"]),
+])
+def test_world_exposures_catch_sources_that_cover_the_world_together(sources, families):
+    entries = [{"port": 11434, "sources": sources, "reason": "r"}]
+    found = exposures.world_exposures(entries, [11434])
+    assert [entry["port"] for entry in found] == [11434]
+    assert found[0]["world_families"] == families
+
+
+def test_world_exposures_judge_entries_of_one_port_together():
+    """Two entries for the same port, each a quarter of IPv4: together half."""
+    entries = [
+        {"port": 11434, "sources": ["0.0.0.0/2"], "reason": "one quarter"},
+        {"port": 11434, "sources": ["64.0.0.0/2"], "reason": "another quarter"},
+        {"port": 11434, "proto": "udp", "sources": ["128.0.0.0/2"], "reason": "other protocol"},
+        {"port": 8080, "sources": ["192.0.0.0/2"], "reason": "other port"},
+    ]
+    found = exposures.world_exposures(entries)
+    assert [(entry["port"], entry["proto"], entry["reason"]) for entry in found] == [
+        (11434, "tcp", "one quarter"), (11434, "tcp", "another quarter")]
+
+
+@pytest.mark.parametrize("sources", [
+    ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"],   # every private range
+    ["1.0.0.0/8", "2.0.0.0/7", "4.0.0.0/6"],                               # wide, but 5 % of the Internet
+    ["0.0.0.0/2", "128.0.0.0/3"],                                           # 3/8 of IPv4
+    ["fc00::/7", "fe80::/10", "2001:db8::/32"],
+    ["2000::/5"],                                                           # a quarter of global unicast
+    ["192.0.2.7"],
+])
+def test_world_exposures_leave_real_allow_lists_alone(sources):
+    assert exposures.world_exposures([{"port": 11434, "sources": sources, "reason": "r"}]) == []
+
+
+def test_world_share_counts_the_internet_part_exactly():
+    share = exposures.world_share(["0.0.0.0/1", "10.0.0.0/8"])   # 10/8 lies inside 0/1: counted once
+    internet_v4 = sum(block.num_addresses for block in exposures.INTERNET[4])
+    not_internet_in_low_half = 3 * 2 ** 24 + 2 ** 22             # 0/8, 10/8, 127/8, 100.64/10
+    assert share["ipv4"]["family"] == 0.5
+    assert share["ipv4"]["internet"] == (2 ** 31 - not_internet_in_low_half) / float(internet_v4)
+    assert share["ipv6"] == {"family": 0.0, "internet": 0.0, "world": False}
+    with pytest.raises(AnsibleFilterError, match="world_share: networks\\[0\\]"):
+        exposures.world_share(["10.0.0.1/8"])
+
+
+def test_world_exposures_of_the_firewall_entries_include_the_admin_networks():
+    """preflight.yml passes entries normalised with aihost_firewall_admin_networks as default sources."""
+    entries = exposures.normalize_exposures([{"port": 11434, "reason": "r"}], ["0.0.0.0/1", "128.0.0.0/1"])
+    assert [entry["port"] for entry in exposures.world_exposures(entries, [11434])] == [11434]
+    # And an entry returned by world_exposures can be fed back (the extra key is ignored).
+    again = exposures.world_exposures(exposures.world_exposures(entries))
+    assert again[0]["world_families"] == ["ipv4"]
