@@ -15,6 +15,7 @@ __metaclass__ = type
 import os
 import re
 
+from ansible_collections.aihost.hardening.plugins.module_utils import fs_trust
 from ansible_collections.aihost.hardening.plugins.module_utils import procfs
 from ansible_collections.aihost.hardening.plugins.module_utils import runtime_detect
 from ansible_collections.aihost.hardening.plugins.module_utils.container_api import (
@@ -71,28 +72,68 @@ def gather(catalog, root="/", include_udp=True, collect_versions=True, container
                                       collect_versions=collect_versions, warnings=warnings)
 
 
-def version_runner(module):
+def version_runner(module, warnings=None, proc_root="/proc", untrusted=fs_trust.untrusted_reason):
     """Run the catalog's version command (``ollama --version``) under coreutils ``timeout`` with a
-    pinned locale, and return the first version-like word of its output."""
-    timeout = module.get_bin_path("timeout")
+    pinned locale, and return the first version-like word of its output.
+
+    It runs as root, so it never runs a file that a non-root user can change (``fs_trust``): the
+    executable, every directory above it and every symlink on the way must be root's and writable by
+    root only. For a matched process it runs the process's own executable, and only when that path
+    is still the very file the process runs (same device and inode as ``/proc/<pid>/exe``): a
+    deleted or replaced file, or a path from another mount namespace, cannot be verified. When it
+    refuses, it appends a warning that says why to ``warnings`` and returns None (the version then
+    stays unknown, or comes from pip or dpkg metadata, which the detection reads first)."""
+    warnings = [] if warnings is None else warnings
+
+    def refuse(argv, reason):
+        message = "%s not run as root: %s" % (" ".join(fs_trust.show(str(arg)) for arg in argv), reason)
+        if message not in warnings:
+            warnings.append(message)
+        return None
 
     def run(argv, process):
         binary = argv[0]
-        if process is not None and process.get("exe") and os.path.basename(process["exe"]) == binary:
-            path = process["exe"]
+        exe = process.get("exe") if process else None
+        pid = process.get("pid") if process else None
+        if exe and os.path.basename(exe) == binary:
+            path = exe
         else:
-            path = module.get_bin_path(binary)
-        if not path or not timeout:
+            path, pid = module.get_bin_path(binary), None
+        if not path:
             return None
+        argv = [path] + list(argv[1:])
+        timeout = module.get_bin_path("timeout")
+        if not timeout:
+            return None
+        reason = untrusted(path) or untrusted(timeout)
+        if reason is None and exe == path:
+            reason = _not_the_running_file(path, pid, proc_root)
+        if reason:
+            return refuse(argv, reason)
         try:
             # A binary that ignores --version and starts serving must not hang the module.
-            rc, out, err = module.run_command([timeout, "-k", "1", str(VERSION_COMMAND_TIMEOUT), path] + list(argv[1:]),
+            rc, out, err = module.run_command([timeout, "-k", "1", str(VERSION_COMMAND_TIMEOUT)] + argv,
                                               check_rc=False)
         except Exception:  # pylint: disable=broad-except
             return None
         match = re.search(r"\b(v?[0-9]+\.[0-9]+(?:\.[0-9]+)?[0-9A-Za-z.+-]*)", (out or "") + "\n" + (err or ""))
         return match.group(1).lstrip("v") if rc == 0 and match else None
     return run
+
+
+def _not_the_running_file(path, pid, proc_root):
+    """None when ``path`` is the file process ``pid`` runs, else why that cannot be said."""
+    if not isinstance(pid, int):
+        return "cannot tell whether %s is the file the process runs" % fs_trust.show(path)
+    try:
+        running = os.stat(os.path.join(proc_root, str(pid), "exe"))
+        on_disk = os.stat(path)
+    except OSError as exc:
+        return "cannot verify that %s is the file process %d runs: %s" % (fs_trust.show(path), pid, exc.strerror)
+    if (running.st_dev, running.st_ino) != (on_disk.st_dev, on_disk.st_ino):
+        return ("%s is not the file process %d runs (deleted, replaced, or in another mount namespace)"
+                % (fs_trust.show(path), pid))
+    return None
 
 
 def collect(module, module_name, root="/", runner_factory=version_runner):
@@ -119,5 +160,6 @@ def collect(module, module_name, root="/", runner_factory=version_runner):
     return gather(catalog, root=root, include_udp=params["include_udp"],
                   collect_versions=params["collect_versions"], container_sockets=sockets,
                   container_api_timeout=params["container_api_timeout"],
-                  run_version_command=runner_factory(module) if params["version_commands"] else None,
+                  run_version_command=(runner_factory(module, warnings=warnings, proc_root=os.path.join(root, "proc"))
+                                       if params["version_commands"] else None),
                   warnings=warnings)
