@@ -15,14 +15,20 @@ module: service_data_tree
 short_description: Give a data directory tree to a service user, with capped modes
 description:
   - Used by the C(aihost.hardening.service_users) role to hand data directories to service users.
-  - Walks O(path) without following symbolic links and without crossing into other file systems,
-    and sets the owner and group of every directory and regular file to O(owner) and O(group).
+  - Walks O(path) through directory handles (the walker of C(module_utils/fs.py)) - O(path) is opened one component at a time from C(/) and every entry
+    relative to its parent's descriptor, all with C(O_NOFOLLOW), and the owner and mode are changed
+    only with C(fchown)/C(fchmod) on that descriptor - so a directory swapped for a symbolic link
+    mid-walk is never followed, at any depth. Does not cross into other file systems.
+  - Sets the owner and group of every directory and regular file to O(owner) and O(group).
   - Caps modes instead of setting them; a mode is never widened. Directories keep at most
     O(dir_mode) (and always C(rwx) for the owner), files at most O(file_mode) (and always C(rw)
     for the owner). Files whose name matches O(private_patterns) (databases, chat histories) keep
     at most O(private_mode).
   - Leaves alone symbolic links, sockets, FIFOs, device nodes and regular files with more than one
-    hard link (a hard link could point at a file outside the tree), and reports them.
+    hard link (a hard link could point at a file outside the tree) unless already owned by O(owner)
+    and O(group), and reports them. Entries that vanish or change while walking are reported in
+    RV(skipped), never an error. When O(path) has a symbolic link on it (swapped after the role's plan),
+    the tree is left alone with a warning.
   - Before the first change of an entry, records its original owner, group and mode in the JSON
     manifest O(backup), so every change can be undone. Entries already recorded keep their first
     record.
@@ -136,6 +142,7 @@ changes:
   elements: dict
 """
 
+import errno
 import grp
 import json
 import os
@@ -146,6 +153,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.aihost.hardening.plugins.module_utils.atomic_file import atomic_write
+from ansible_collections.aihost.hardening.plugins.module_utils.fs import reason_of, walk
 from ansible_collections.aihost.hardening.plugins.module_utils.service_users import capped_mode, file_cap
 
 
@@ -162,7 +170,9 @@ def _describe(uid, gid, mode):
 
 
 class Tree(object):
-    def __init__(self, module):
+    """The owner and mode rules of a data tree, applied through the descriptors of module_utils.fs."""
+
+    def __init__(self, module, between=None):
         self.module = module
         p = module.params
         self.uid = pwd.getpwnam(p["owner"]).pw_uid
@@ -171,37 +181,24 @@ class Tree(object):
         self.file_mode = int(p["file_mode"], 8)
         self.private_mode = int(p["private_mode"], 8)
         self.patterns = p["private_patterns"]
+        self.between = between
         self.result = {"entries": 0, "changed_entries": 0, "owner_changed": 0, "mode_changed": 0, "private_files": [], "skipped": [],
                        "changes": []}
         self.originals = {}
+        self.recorded = None
 
-    def _handle(self, path, is_dir):
-        """Open without following links; return (fd, stat) or (None, reason)."""
-        flags = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
-        if is_dir:
-            flags |= getattr(os, "O_DIRECTORY", 0)
-        try:
-            fd = os.open(path, flags)
-        except OSError as exc:
-            return None, "could not open: %s" % to_native(exc.strerror or exc)
-        return fd, os.fstat(fd)
+    def skip(self, path, reason):
+        self.result["skipped"].append({"path": path, "reason": reason})
 
-    def visit(self, path, is_dir, root_dev):
-        before = os.lstat(path)
-        if stat.S_ISLNK(before.st_mode):
-            self.result["skipped"].append({"path": path, "reason": "symbolic link"})
-            return False
-        if not (stat.S_ISDIR(before.st_mode) or stat.S_ISREG(before.st_mode)):
-            self.result["skipped"].append({"path": path, "reason": "not a directory or regular file"})
-            return False
-        if self.module.params["one_file_system"] and before.st_dev != root_dev:
-            self.result["skipped"].append({"path": path, "reason": "on another file system"})
-            return False
-        if stat.S_ISREG(before.st_mode) and before.st_nlink > 1 and (before.st_uid, before.st_gid) != (self.uid, self.gid):
-            self.result["skipped"].append({"path": path, "reason": "%d hard links" % before.st_nlink})
+    def visit(self, fd, before, path):
+        """Called by fs.walk with a descriptor on the entry itself: act only through it."""
+        is_dir = stat.S_ISDIR(before.st_mode)
+        if not is_dir and before.st_nlink > 1 and (before.st_uid, before.st_gid) != (self.uid, self.gid):
+            # A hard link may be the name of a file outside the tree (/etc/shadow).
+            self.skip(path, "%d hard links" % before.st_nlink)
             return False
         self.result["entries"] += 1
-        if stat.S_ISDIR(before.st_mode):
+        if is_dir:
             target = capped_mode(before.st_mode, self.dir_mode, 0o700)
         else:
             cap, private = file_cap(os.path.basename(path), self.file_mode, self.private_mode, self.patterns)
@@ -211,7 +208,7 @@ class Tree(object):
         owner_change = (before.st_uid, before.st_gid) != (self.uid, self.gid)
         mode_change = stat.S_IMODE(before.st_mode) != target
         if not (owner_change or mode_change):
-            return stat.S_ISDIR(before.st_mode)
+            return is_dir
         self.result["changed_entries"] += 1
         self.result["owner_changed"] += int(owner_change)
         self.result["mode_changed"] += int(mode_change)
@@ -223,38 +220,28 @@ class Tree(object):
         self.originals.setdefault(path, {"uid": before.st_uid, "gid": before.st_gid,
                                          "mode": "%04o" % stat.S_IMODE(before.st_mode)})
         if self.module.check_mode:
-            return stat.S_ISDIR(before.st_mode)
+            return is_dir
         self.save_backup()
-        fd, info = self._handle(path, stat.S_ISDIR(before.st_mode))
-        if fd is None:
-            self.module.fail_json(msg="%s: %s" % (path, info), **self.result)
-        try:
-            # The entry may have been replaced between lstat and open: act only on the same inode.
-            if (info.st_ino, info.st_dev) != (before.st_ino, before.st_dev):
-                self.result["skipped"].append({"path": path, "reason": "changed while walking"})
-                return False
-            if owner_change:
-                os.fchown(fd, self.uid, self.gid)
-            # chown clears set-id bits; apply the mode after it.
-            os.fchmod(fd, target)
-        finally:
-            os.close(fd)
-        return stat.S_ISDIR(before.st_mode)
+        if owner_change:
+            os.fchown(fd, self.uid, self.gid)
+        # chown clears set-id bits; apply the mode after it.
+        os.fchmod(fd, target)
+        return is_dir
 
     def save_backup(self):
         path = self.module.params["backup"]
-        if not path or not self.originals:
+        if not path or not self.originals or self.module.check_mode:
             return
-        existing = {}
-        try:
-            with open(path) as handle:
-                existing = json.load(handle).get("entries", {})
-        except (IOError, OSError, ValueError):
-            existing = {}
+        if self.recorded is None:
+            try:
+                with open(path) as handle:
+                    self.recorded = json.load(handle).get("entries", {})
+            except (IOError, OSError, ValueError, AttributeError):
+                self.recorded = {}
         added = False
         for entry, original in self.originals.items():
-            if entry not in existing:
-                existing[entry] = original
+            if entry not in self.recorded:
+                self.recorded[entry] = original
                 added = True
         self.originals = {}
         if not added:
@@ -264,25 +251,21 @@ class Tree(object):
             os.makedirs(directory, 0o700)
         document = {"generator": "aihost.hardening.service_users", "tree": self.module.params["path"],
                     "note": "original uid, gid and mode of every entry the role changed, first record kept",
-                    "entries": existing}
+                    "entries": self.recorded}
         atomic_write(path, json.dumps(document, indent=1, sort_keys=True).encode("utf-8"), 0o600)
 
     def run(self):
         root = self.module.params["path"]
-        root_info = os.lstat(root)
-        if not stat.S_ISDIR(root_info.st_mode):
-            self.module.fail_json(msg="%s is not a directory (or is a symbolic link)" % root)
-        if not self.visit(root, True, root_info.st_dev):
-            return self.result
-        for current, dirs, files in os.walk(root, followlinks=False):
-            descend = []
-            for name in sorted(dirs):
-                full = os.path.join(current, name)
-                if self.visit(full, True, root_info.st_dev):
-                    descend.append(name)
-            dirs[:] = descend
-            for name in sorted(files):
-                self.visit(os.path.join(current, name), False, root_info.st_dev)
+        try:
+            walk(root, self.visit, self.skip, one_file_system=self.module.params["one_file_system"],
+                 between=self.between)
+        except OSError as exc:
+            if exc.errno == errno.ENOTDIR:
+                self.module.fail_json(msg="%s is not a directory" % root, **self.result)
+            # The root itself: gone, or a symbolic link somewhere on its path (swapped since the plan).
+            self.skip(root, reason_of(exc) if exc.errno != errno.ELOOP else
+                      "a symbolic link is on its path; give the real directory")
+            self.module.warn("%s was left alone: %s" % (root, self.result["skipped"][-1]["reason"]))
         self.save_backup()
         return self.result
 
