@@ -6,6 +6,12 @@
 
 Everything here works on plain data (the output of ``procfs`` and ``container_api`` readers) plus
 small readers that take a ``root`` prefix, so unit tests run against fixture trees.
+
+Secrets: command lines and environments are read raw (``procfs``), and everything derived here
+(matching, auth, data paths, risky flags) reads the raw values. What is returned passes through
+``redact`` on the way out (command lines, ExecStart argv, flag and variable values, auth evidence),
+so the facts, and every report, log and diff made of them, never carry an API key, token or URL
+password. This is the one place where that happens.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,6 +23,7 @@ import os
 import re
 
 from ansible_collections.aihost.hardening.plugins.module_utils import procfs
+from ansible_collections.aihost.hardening.plugins.module_utils import redact
 from ansible_collections.aihost.hardening.plugins.module_utils.container_api import (
     image_tag, normalise_image)
 from ansible_collections.aihost.hardening.plugins.module_utils.runtime_catalog import (
@@ -630,11 +637,11 @@ def evaluate_auth(entry, cmdline, environ, read_file=None):
             present, value = find_flag(cmdline, rule["flag"])
             value = _strip_quotes(value)
             if present:
-                matched, evidence = _rule_matches(when, value, rule, "flag %s" % rule["flag"])
+                matched, evidence = _rule_matches(when, value, rule, rule["flag"], "flag")
         elif "env" in rule:
             if environ is not None and rule["env"] in environ:
                 value = _strip_quotes(environ[rule["env"]])
-                matched, evidence = _rule_matches(when, value, rule, "env %s" % rule["env"])
+                matched, evidence = _rule_matches(when, value, rule, rule["env"], "env")
         elif "file" in rule and read_file is not None:
             text = read_file(rule["file"])
             if text is not None and re.search(rule["regex"], text):
@@ -650,7 +657,9 @@ def evaluate_auth(entry, cmdline, environ, read_file=None):
     return {"enabled": default, "evidence": "default: " + builtin}
 
 
-def _rule_matches(when, value, rule, label):
+def _rule_matches(when, value, rule, name, source):
+    """(matched, evidence); the evidence shows a value only as ``redact`` lets it."""
+    label = "%s %s" % (source, name)
     if when == "present":
         return True, "%s is given" % label
     if when == "set":
@@ -659,7 +668,7 @@ def _rule_matches(when, value, rule, label):
         return (value == ""), "%s is empty" % label
     if when == "equals":
         values = [item.lower() for item in rule.get("value") or []]
-        return (value is not None and value.lower() in values), "%s=%s" % (label, value)
+        return (value is not None and value.lower() in values), "%s=%s" % (label, redact.redact_value(name, value))
     return False, None
 
 
@@ -676,12 +685,14 @@ def find_risky(entry, cmdline, environ, auth_enabled, run_as_root=None):
                 continue
             if "value" in rule and (value is None or not re.search(rule["value"], _strip_quotes(value))):
                 continue
-            risky.append({"flag": rule["flag"], "value": value, "source": "cmdline", "reason": rule["reason"]})
+            risky.append({"flag": rule["flag"], "value": redact.redact_value(rule["flag"], value),
+                          "source": "cmdline", "reason": rule["reason"]})
         elif environ is not None and rule["env"] in environ:
             value = environ[rule["env"]]
             if "value" in rule and not re.search(rule["value"], _strip_quotes(value) or ""):
                 continue
-            risky.append({"flag": rule["env"], "value": value, "source": "env", "reason": rule["reason"]})
+            risky.append({"flag": rule["env"], "value": redact.redact_value(rule["env"], value),
+                          "source": "env", "reason": rule["reason"]})
     return risky
 
 
@@ -844,7 +855,7 @@ def build_listeners(view, warnings):
             "pid": pid,
             "pids": pids,
             "process": process["name"] if process else None,
-            "cmdline": list(process["cmdline"]) if process else None,
+            "cmdline": redact.redact_argv(process["cmdline"]) if process else None,
             "user": view.user_name(uid, process),
             "uid": uid,
             "unit": process.get("unit") if process else None,
@@ -1165,11 +1176,13 @@ def _finish_instance(key, instance, entry, view, collect_versions, warnings):
     result = {
         "name": name,
         "detected_by": [item for item in DETECTION_ORDER if item in detected_by],
-        "processes": [{"pid": p["pid"], "ppid": p.get("ppid"), "process": p["name"], "cmdline": list(p["cmdline"]),
+        "processes": [{"pid": p["pid"], "ppid": p.get("ppid"), "process": p["name"],
+                       "cmdline": redact.redact_argv(p["cmdline"]),
                        "user": view.user_name(p["uid"], p), "uid": p["uid"], "unit": p.get("unit"),
                        "exe": p.get("exe")} for p in processes[:MAX_PROCESSES_PER_RUNTIME]],
         "units": [{"name": u["name"], "fragment_path": u["fragment_path"], "dropins": list(u["dropins"]),
-                   "user": u["user"], "exec_start": u.get("exec_start"),
+                   "user": u["user"],
+                   "exec_start": redact.redact_argv(u["exec_start"]) if u.get("exec_start") else u.get("exec_start"),
                    "working_directory": u.get("working_directory"),
                    "working_directory_unsandboxed": u.get("working_directory_unsandboxed", u.get("working_directory")),
                    "masked": u.get("masked", False)}

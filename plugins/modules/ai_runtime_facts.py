@@ -27,6 +27,12 @@ description:
     no command unless O(version_commands=true) and changes nothing.
   - Run it as root (C(become)) to attribute sockets of other users' processes; without root those
     sockets are still listed, with empty owner fields and a warning.
+  - Secrets are redacted where they are read. In every command line, C(ExecStart) argv, flag or
+    variable value and auth evidence it returns, the value of a flag or variable whose name means a
+    secret (C(--api-key), C(HF_TOKEN), C(*_PASSWORD), ...) and the password of a C(scheme://user:password@)
+    URL become V(<redacted>); the name stays. Empty values stay empty (C(--ServerApp.token=) still
+    shows that Jupyter has no auth). Auth, data paths and risky flags are worked out from the raw
+    values first. The rules are in C(plugins/module_utils/redact.py).
 author:
   - aihost.hardening maintainers (@aihost)
 options:
@@ -206,7 +212,7 @@ ansible_facts:
               type: str
               sample: ollama
             cmdline:
-              description: Command line of the owner, or null.
+              description: Command line of the owner (secret values V(<redacted>)), or null.
               type: list
               elements: str
               sample: [/usr/local/bin/ollama, serve]
@@ -269,7 +275,9 @@ ansible_facts:
               elements: str
               sample: [process, unit, socket, binary]
             processes:
-              description: Processes of the instance (matched ones and their descendants), at most 64.
+              description:
+                - Processes of the instance (matched ones and their descendants), at most 64.
+                - C(cmdline) has secret values V(<redacted>) (see the description).
               type: list
               elements: dict
               sample: [{"pid": 4242, "ppid": 1, "process": "ollama", "cmdline": ["/usr/local/bin/ollama", "serve"],
@@ -278,7 +286,7 @@ ansible_facts:
               description:
                 - systemd units of the instance with C(name), C(fragment_path), C(dropins) (paths, in
                   the order systemd applies them), C(user) (C(User=), null means root), C(exec_start)
-                  (argv), C(working_directory) (C(WorkingDirectory=), null when unset),
+                  (argv, secret values V(<redacted>)), C(working_directory) (C(WorkingDirectory=), null when unset),
                   C(working_directory_unsandboxed) (the same without the service_users role's own
                   C(aihost-sandbox.conf) drop-in) and C(masked).
               type: list
@@ -358,7 +366,9 @@ ansible_facts:
               type: dict
               sample: {"kind": "env", "name": "OLLAMA_HOST", "loopback_value": "127.0.0.1:{port}", "action": "set", "alternatives": [], "note": null}
             risky_flags:
-              description: Risky flags or variables found, each with C(flag) (flag or variable name), C(value), C(source) (cmdline or env) and C(reason).
+              description:
+                - Risky flags or variables found, each with C(flag) (flag or variable name), C(value)
+                  (V(<redacted>) when the name means a secret), C(source) (cmdline or env) and C(reason).
               type: list
               elements: dict
               sample: [{"flag": "--share", "value": null, "source": "cmdline", "reason": "opens a public Gradio share tunnel"}]
