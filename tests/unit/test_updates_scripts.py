@@ -14,6 +14,8 @@ import threading
 
 import pytest
 
+from test_fs_trust import make_dir, make_file, root_tree  # noqa: F401 pylint: disable=unused-import
+
 FILES = pathlib.Path(__file__).resolve().parents[2] / "roles" / "updates" / "files"
 
 
@@ -171,8 +173,7 @@ def _install_v1(prefix):
     (prefix / "lib" / "fakeai" / "only-in-v1").write_text("x")
 
 
-def _binary_cfg(tmp_path, base, **binary):
-    prefix = tmp_path / "usr-local"
+def _binary_cfg(tmp_path, base, prefix, **binary):
     cfg = {"name": "fakeai", "kind": "binary", "policy": "apply", "unit": None,
            "status_dir": str(tmp_path / "status"), "health": {},
            "binary": dict({"path": str(prefix / "bin" / "fakeai"), "install_prefix": str(prefix),
@@ -185,6 +186,12 @@ def _binary_cfg(tmp_path, base, **binary):
     return cfg, prefix
 
 
+@pytest.fixture
+def prefix(root_tree):
+    """The install prefix: root's all the way up, as the updater requires before it runs anything."""
+    return pathlib.Path(root_tree) / "usr-local"
+
+
 @pytest.fixture(autouse=True)
 def _no_proxy(monkeypatch):
     for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
@@ -192,9 +199,9 @@ def _no_proxy(monkeypatch):
     monkeypatch.setattr(updater.time, "sleep", lambda seconds: None)
 
 
-def test_binary_notify_reports_and_changes_nothing(tmp_path, release_server):
+def test_binary_notify_reports_and_changes_nothing(tmp_path, release_server, prefix):
     base = release_server[0]
-    cfg, prefix = _binary_cfg(tmp_path, base)
+    cfg, prefix = _binary_cfg(tmp_path, base, prefix)
     cfg["policy"] = "notify"
     _install_v1(prefix)
     code, status = updater.execute(cfg, "run")
@@ -202,9 +209,9 @@ def test_binary_notify_reports_and_changes_nothing(tmp_path, release_server):
     assert (prefix / "lib" / "fakeai" / "marker").read_text() == "1.0.0"
 
 
-def test_binary_update_verifies_installs_and_rolls_back(tmp_path, release_server):
+def test_binary_update_verifies_installs_and_rolls_back(tmp_path, release_server, prefix):
     base = release_server[0]
-    cfg, prefix = _binary_cfg(tmp_path, base)
+    cfg, prefix = _binary_cfg(tmp_path, base, prefix)
     _install_v1(prefix)
     code, status = updater.execute(cfg, "run")
     assert code == 0, status
@@ -219,10 +226,10 @@ def test_binary_update_verifies_installs_and_rolls_back(tmp_path, release_server
     assert (prefix / "lib" / "fakeai" / "only-in-v1").exists()
 
 
-def test_binary_checksum_mismatch_installs_nothing(tmp_path, release_server):
+def test_binary_checksum_mismatch_installs_nothing(tmp_path, release_server, prefix):
     base, root = release_server
     (root / "v2.0.0" / "sha256sum.txt").write_text("%s  fakeai-linux.tgz\n" % ("0" * 64))
-    cfg, prefix = _binary_cfg(tmp_path, base)
+    cfg, prefix = _binary_cfg(tmp_path, base, prefix)
     _install_v1(prefix)
     code, status = updater.execute(cfg, "run")
     assert code == 1
@@ -234,9 +241,9 @@ def test_binary_checksum_mismatch_installs_nothing(tmp_path, release_server):
     assert (prefix / "lib" / "fakeai" / "only-in-v1").exists()
 
 
-def test_binary_without_checksum_source_is_refused(tmp_path, release_server):
+def test_binary_without_checksum_source_is_refused(tmp_path, release_server, prefix):
     base = release_server[0]
-    cfg, prefix = _binary_cfg(tmp_path, base, sha256_url=None)
+    cfg, prefix = _binary_cfg(tmp_path, base, prefix, sha256_url=None)
     _install_v1(prefix)
     code, status = updater.execute(cfg, "run")
     assert code == 1
@@ -245,9 +252,9 @@ def test_binary_without_checksum_source_is_refused(tmp_path, release_server):
     assert (prefix / "lib" / "fakeai" / "marker").read_text() == "1.0.0"
 
 
-def test_failed_health_check_rolls_the_binary_back(tmp_path, release_server):
+def test_failed_health_check_rolls_the_binary_back(tmp_path, release_server, prefix):
     base = release_server[0]
-    cfg, prefix = _binary_cfg(tmp_path, base)
+    cfg, prefix = _binary_cfg(tmp_path, base, prefix)
     # Nothing listens on port 1 of loopback: the health check fails after the update.
     cfg["health"] = {"host": "127.0.0.1", "port": 1, "timeout": 0}
     _install_v1(prefix)
@@ -313,3 +320,115 @@ def test_gate_finds_processes_holding_gpu_device_nodes(tmp_path):
 def test_gate_parses_nvidia_smi_compute_apps():
     assert gate.parse_compute_apps("4242, python3\n4250, /usr/bin/ollama\n") == [4242, 4250]
     assert gate.parse_compute_apps("No running processes found\n") == []
+
+
+# ------------------------------------------------------------------ hostile host (issue #16)
+def _planted(path, uid=0, mode=0o755, marker=None):
+    """A fake runtime binary that prints a version and, when run, leaves ``marker`` behind."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as handle:
+        handle.write("#!/bin/sh\n%secho 'fakeai version is 1.0.0'\n" % ("touch %s\n" % marker if marker else ""))
+    os.chown(path, uid, uid)
+    os.chmod(path, mode)
+    return path
+
+
+@pytest.mark.parametrize("case", ["user-owned binary", "root binary in a user-owned directory",
+                                  "group-writable binary", "symlink from a root directory into a user directory"])
+def test_updater_never_runs_a_binary_another_user_can_change(tmp_path, root_tree, case):
+    marker = tmp_path / "pwned"
+    home = make_dir(os.path.join(root_tree, "home", "bob"), uid=1000)
+    bindir = make_dir(os.path.join(root_tree, "usr-local", "bin"))
+    if case == "user-owned binary":
+        exe = _planted(os.path.join(bindir, "fakeai"), uid=1000, marker=marker)
+        why = "%s is owned by uid 1000" % exe
+    elif case == "root binary in a user-owned directory":
+        exe = _planted(os.path.join(home, "fakeai"), marker=marker)
+        why = "%s is owned by uid 1000" % home
+    elif case == "group-writable binary":
+        exe = _planted(os.path.join(bindir, "fakeai"), mode=0o775, marker=marker)
+        why = "%s is writable by group (mode 0775)" % exe
+    else:
+        exe = os.path.join(bindir, "fakeai")
+        os.symlink(_planted(os.path.join(home, "fakeai"), marker=marker), exe)
+        why = "%s is owned by uid 1000" % home
+    cfg = {"name": "fakeai", "kind": "binary", "policy": "notify", "unit": None, "health": {},
+           "status_dir": str(tmp_path / "status"), "binary": {"path": exe, "version": "2.0.0"}}
+    os.makedirs(cfg["status_dir"])
+    for mode in ("run", "check", "rollback"):
+        code, status = updater.execute(cfg, mode)
+        assert (code, status["result"]) == (1, "error")
+        assert status["message"] == ("the version command of fakeai (%s --version) not run as root: %s "
+                                     "(root never runs a file another user can change)" % (exe, why))
+    assert not marker.exists()
+
+
+def test_updater_runs_a_root_only_binary(tmp_path, root_tree):
+    marker = tmp_path / "ran"
+    exe = _planted(os.path.join(make_dir(os.path.join(root_tree, "opt", "bin")), "fakeai"), marker=marker)
+    cfg = {"name": "fakeai", "kind": "binary", "policy": "notify", "unit": None, "health": {},
+           "status_dir": str(tmp_path / "status"), "binary": {"path": exe, "version": "2.0.0"}}
+    os.makedirs(cfg["status_dir"])
+    code, status = updater.execute(cfg, "run")
+    assert (code, status["result"], status["current"]) == (0, "update_available", "1.0.0")
+    assert marker.exists()
+
+
+def _venv(root, python_uid=0, pth_uid=None):
+    venv = make_dir(os.path.join(root, "venv"))
+    make_dir(os.path.join(venv, "bin"))
+    site = make_dir(os.path.join(venv, "lib", "python3.11", "site-packages"))
+    python = os.path.join(venv, "bin", "python")
+    os.symlink(_planted(os.path.join(root, "python3-real"), uid=python_uid), python)
+    if pth_uid is not None:
+        make_file(os.path.join(site, "evil.pth"), uid=pth_uid, mode=0o644)
+    return venv
+
+
+@pytest.mark.parametrize("case", ["user-owned interpreter", "user-owned .pth file", "venv in a user's directory"])
+def test_updater_never_runs_pip_as_root_from_a_venv_another_user_can_change(tmp_path, root_tree, case, monkeypatch):
+    ran = []
+    monkeypatch.setattr(updater, "run", lambda argv, **kwargs: ran.append(argv) or (0, "Version: 1.0\n", ""))
+    if case == "user-owned interpreter":
+        venv = _venv(root_tree, python_uid=1000)
+        why = "%s is owned by uid 1000" % os.path.join(root_tree, "python3-real")
+    elif case == "user-owned .pth file":
+        venv = _venv(root_tree, pth_uid=1000)
+        why = "%s is owned by uid 1000" % os.path.join(venv, "lib", "python3.11", "site-packages", "evil.pth")
+    else:
+        home = make_dir(os.path.join(root_tree, "home", "bob"), uid=1000)
+        venv = _venv(home)
+        why = "%s is owned by uid 1000" % home
+    runtime = updater.PipRuntime({"name": "jupyter", "status_dir": str(tmp_path),
+                                  "pip": {"venv": venv, "package": "jupyterlab"}}, {})
+    assert runtime.user[0] == 0  # the venv is root's, so pip would run as root
+    with pytest.raises(updater.UpdateError) as caught:
+        runtime.current()
+    assert str(caught.value) == ("pip of jupyter (%s/bin/python) not run as root: %s "
+                                 "(root never runs a file another user can change)" % (venv, why))
+    assert ran == []
+
+
+def test_updater_runs_pip_from_a_root_only_venv(tmp_path, root_tree, monkeypatch):
+    ran = []
+    monkeypatch.setattr(updater, "run", lambda argv, **kwargs: ran.append(argv) or (0, "Version: 1.0\n", ""))
+    venv = _venv(root_tree)
+    make_file(os.path.join(venv, "lib", "python3.11", "site-packages", "distutils-precedence.pth"), mode=0o644)
+    runtime = updater.PipRuntime({"name": "jupyter", "status_dir": str(tmp_path),
+                                  "pip": {"venv": venv, "package": "jupyterlab"}}, {})
+    assert runtime.current() == "1.0"
+    assert ran == [[os.path.join(venv, "bin", "python"), "-m", "pip", "show", "jupyterlab"]]
+
+
+def test_updater_installs_nothing_into_a_directory_another_user_can_change(tmp_path, release_server, prefix):
+    base = release_server[0]
+    cfg, prefix = _binary_cfg(tmp_path, base, prefix)
+    _install_v1(prefix)
+    os.chown(str(prefix / "lib" / "fakeai"), 1000, 1000)
+    os.chown(str(prefix / "lib"), 1000, 1000)
+    code, status = updater.execute(cfg, "run")
+    assert (code, status["result"]) == (1, "failed")
+    assert status["message"].endswith("not installing lib/fakeai into %s: %s is owned by uid 1000" % (
+        prefix, prefix / "lib"))
+    assert (prefix / "lib" / "fakeai" / "marker").read_text() == "1.0.0"
+    assert not os.path.exists(os.path.join(cfg["status_dir"], "fakeai", "previous"))

@@ -33,6 +33,7 @@ import pwd
 import re
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import tarfile
@@ -211,6 +212,87 @@ def safe_member(name):
         return False
     parts = [part for part in name.split('/') if part not in ('', '.')]
     return '..' not in parts
+
+
+# ---------------------------------------------------------------------------------------------
+# Never run a file a non-root user can change. A compact twin of
+# plugins/module_utils/fs_trust.py (untrusted_reason): this script cannot import module_utils yet.
+def show(text):
+    return text if text.isprintable() else ascii(text)
+
+
+def _fuse_devices():
+    devices = set()
+    with open('/proc/self/mountinfo') as handle:
+        for fields in (line.split() for line in handle):
+            try:
+                fstype, (major, minor) = fields[fields.index('-') + 1], fields[2].split(':')
+            except (ValueError, IndexError):
+                continue
+            if fstype == 'fuse' or fstype.startswith('fuse.'):
+                devices.add(os.makedev(int(major), int(minor)))
+    return devices
+
+
+def _entry_problem(entry, fuse):
+    info = os.lstat(entry)
+    if info.st_dev in fuse:
+        return info, '%s is on a FUSE file system' % show(entry)
+    if info.st_uid != 0:
+        return info, '%s is owned by uid %d' % (show(entry), info.st_uid)
+    if not stat.S_ISLNK(info.st_mode) and info.st_mode & 0o022:
+        return info, '%s is writable by %s (mode %04o)' % (show(entry), 'group and others' if (
+            info.st_mode & 0o022) == 0o022 else ('group' if info.st_mode & 0o020 else 'others'),
+            stat.S_IMODE(info.st_mode))
+    return info, None
+
+
+def untrusted_reason(path, want_dir=False):
+    """None when only root can change path: it, every directory above it, every symlink on the
+    way and every directory of each link's target are uid 0 and not group/other writable (a
+    sticky /tmp fails too), none on FUSE, and path ends at a regular file (a directory with
+    want_dir). Else why not; anything that cannot be checked is untrusted."""
+    if not path or not path.startswith('/') or '\x00' in path or path.endswith(' (deleted)'):
+        return '%s is not an absolute path to an existing file' % show(str(path))
+    pending, current, hops = [part for part in path.split('/') if part], '/', 0
+    try:
+        fuse = _fuse_devices()
+        info, reason = _entry_problem('/', fuse)
+        while pending and not reason:
+            name = pending.pop(0)
+            if name in ('.', '..'):
+                current = os.path.dirname(current) if name == '..' else current
+                continue
+            candidate = os.path.join(current, name)
+            info, reason = _entry_problem(candidate, fuse)
+            if reason:
+                break
+            if stat.S_ISLNK(info.st_mode):
+                hops += 1
+                if hops > 40:
+                    return '%s: too many levels of symbolic links' % show(path)
+                target = os.readlink(candidate)
+                current = '/' if target.startswith('/') else current
+                pending = [part for part in target.split('/') if part] + pending
+            elif pending and not stat.S_ISDIR(info.st_mode):
+                return '%s is not a directory' % show(candidate)
+            else:
+                current = candidate
+        if reason:
+            return reason
+        info = os.lstat(current)
+    except OSError as exc:
+        return 'cannot check %s: %s' % (show(exc.filename or path), exc.strerror)
+    if want_dir:
+        return None if stat.S_ISDIR(info.st_mode) else '%s is not a directory' % show(path)
+    return None if stat.S_ISREG(info.st_mode) else '%s is not a regular file' % show(path)
+
+
+def require_trusted(path, what, want_dir=False):
+    """Raise UpdateError (nothing runs) unless untrusted_reason(path) is None."""
+    reason = untrusted_reason(path, want_dir)
+    if reason:
+        raise UpdateError('%s not run as root: %s (root never runs a file another user can change)' % (what, reason))
 
 
 def strip_image_defaults(container_config, old_image_config):
@@ -459,11 +541,28 @@ class PipRuntime(Runtime):
             home = '/nonexistent'
         # pip runs as the owner of the venv, so it never leaves root-owned files in a user's venv.
         self.user = (info.st_uid, info.st_gid, home)
+        self._trusted = False
         self.freeze_path = os.path.join(self.state_dir, 'pip-freeze-previous.txt')
 
     def pip(self, *args, **kwargs):
         env = {'PIP_DISABLE_PIP_VERSION_CHECK': '1', 'PIP_NO_INPUT': '1', 'PYTHONDONTWRITEBYTECODE': '1'}
+        if self.user[0] == 0 and not self._trusted:
+            self._check_root_venv()
         return run([self.python, '-m', 'pip'] + list(args), user=self.user, env=env, **kwargs)
+
+    def _check_root_venv(self):
+        """A root-owned venv runs pip as root: its interpreter, its site-packages directories and
+        their .pth files (run at start-up) must be root's alone. A user's venv runs as the user."""
+        require_trusted(self.python, 'pip of %s (%s)' % (self.name, show(self.python)))
+        lib = os.path.join(self.venv, 'lib')
+        for entry in sorted(os.listdir(lib)) if os.path.isdir(lib) else []:
+            site = os.path.join(lib, entry, 'site-packages')
+            if entry.startswith('python') and os.path.isdir(site):
+                require_trusted(site, 'pip of %s (%s)' % (self.name, show(self.python)), want_dir=True)
+                for name in sorted(os.listdir(site)):
+                    if name.endswith('.pth'):
+                        require_trusted(os.path.join(site, name), 'pip of %s (%s)' % (self.name, show(self.python)))
+        self._trusted = True
 
     def current(self):
         rc, out, err = self.pip('show', self.package)
@@ -562,7 +661,10 @@ class BinaryRuntime(Runtime):
     def current(self):
         if not os.path.exists(self.path):
             raise UpdateError('%s does not exist' % self.path)
-        rc, out, err = run(list(self.version_command), timeout=60)
+        argv = list(self.version_command)
+        executable = argv[0] if argv[0].startswith('/') else (shutil.which(argv[0]) or argv[0])
+        require_trusted(executable, 'the version command of %s (%s)' % (self.name, show(' '.join(argv))))
+        rc, out, err = run([executable] + argv[1:], timeout=60)
         version = extract_version(out) or extract_version(err)
         if not version:
             raise UpdateError('no version in the output of %s' % ' '.join(self.version_command))
@@ -643,6 +745,14 @@ class BinaryRuntime(Runtime):
         missing = [m for m in members if not os.path.lexists(os.path.join(staging, m))]
         if missing:
             raise UpdateError('the download has no %s' % ', '.join(missing))
+        for member in members:
+            # Root writes the new files there: a directory another user can change could redirect them.
+            parent = os.path.dirname(os.path.join(self.prefix, member))
+            while not os.path.lexists(parent):
+                parent = os.path.dirname(parent)
+            reason = untrusted_reason(parent, want_dir=True)
+            if reason:
+                raise UpdateError('not installing %s into %s: %s' % (member, self.prefix, reason))
         self._save_previous(members, current)
         self.modified = True
         try:
