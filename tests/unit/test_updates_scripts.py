@@ -432,3 +432,100 @@ def test_updater_installs_nothing_into_a_directory_another_user_can_change(tmp_p
         prefix, prefix / "lib"))
     assert (prefix / "lib" / "fakeai" / "marker").read_text() == "1.0.0"
     assert not os.path.exists(os.path.join(cfg["status_dir"], "fakeai", "previous"))
+
+
+# ------------------------------------------------------------------ archives
+def _tar(path, entries):
+    """Write a tar.gz of entries: (name, type, linkname-or-data, mode)."""
+    with tarfile.open(str(path), "w:gz") as tar:
+        for name, kind, value, mode in entries:
+            info = tarfile.TarInfo(name)
+            info.mode = mode
+            if kind == "file":
+                info.size = len(value)
+                tar.addfile(info, io.BytesIO(value))
+                continue
+            info.type = {"dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE, "hardlink": tarfile.LNKTYPE,
+                         "fifo": tarfile.FIFOTYPE, "chardev": tarfile.CHRTYPE}[kind]
+            info.linkname = value or ""
+            tar.addfile(info)
+    return str(path)
+
+
+@pytest.fixture(params=["data filter", "no data filter"])
+def extraction(request, monkeypatch):
+    """Every archive test runs with tarfile's 'data' filter and without it (older Pythons)."""
+    if request.param == "data filter" and not hasattr(tarfile, "data_filter"):
+        pytest.skip("this Python has no tarfile data filter")
+    monkeypatch.setattr(updater, "HAS_DATA_FILTER", request.param == "data filter", raising=False)
+    return request.param
+
+
+def _unpack(tmp_path, entries):
+    work = tmp_path / "w" / "x"
+    staging = work / "staging"
+    staging.mkdir(parents=True)
+    archive = _tar(work / "download.tgz", entries)
+    runtime = updater.BinaryRuntime({"name": "x", "status_dir": str(tmp_path), "binary": {"path": "/usr/local/bin/x"}}, {})
+    runtime._extract(archive, "tgz", str(staging))
+    return staging
+
+
+GOOD = ("bin/ollama", "file", b"#!/bin/sh\n", 0o755)
+
+
+@pytest.mark.parametrize("entries,why", [
+    ([GOOD, ("../../evil", "file", b"x", 0o644)], "its name is absolute or climbs out with .."),
+    ([GOOD, ("lib/../../../evil", "file", b"x", 0o644)], "its name is absolute or climbs out with .."),
+    ([GOOD, ("/tmp/evil", "file", b"x", 0o644)], "its name is absolute or climbs out with .."),
+    ([GOOD, ("lib/etc", "symlink", "/etc", 0o777)], "it is a symlink to the absolute path /etc"),
+    ([GOOD, ("lib/up", "symlink", "../../..", 0o777)], "it is a symlink to ../../.., outside the target"),
+    # A hard link's target is relative to the archive root: from lib/ollama/deep/ this one
+    # normalises to lib/etc/shadow relative to the member, but it names <staging>/../../etc/shadow.
+    ([GOOD, ("lib/ollama/deep/shadow", "hardlink", "../../etc/shadow", 0o644)],
+     "it is a hard link to ../../etc/shadow, outside the target"),
+    ([GOOD, ("lib/passwd", "hardlink", "/etc/passwd", 0o644)], "it is a hard link to /etc/passwd, outside the target"),
+    ([GOOD, ("lib/fifo", "fifo", None, 0o644)], "it is a device node or FIFO"),
+    ([GOOD, ("lib/null", "chardev", None, 0o666)], "it is a device node or FIFO"),
+])
+def test_archives_that_escape_or_carry_devices_are_refused_before_anything_is_unpacked(
+        tmp_path, extraction, entries, why):
+    shadow = tmp_path / "w" / "etc" / "shadow"
+    shadow.parent.mkdir(parents=True)
+    shadow.write_text("root:secret\n")
+    with pytest.raises(updater.UpdateError) as caught:
+        _unpack(tmp_path, entries)
+    assert str(caught.value) == "archive member %s refused: %s" % (entries[-1][0], why)
+    staging = tmp_path / "w" / "x" / "staging"
+    assert os.listdir(str(staging)) == []  # the good member before it was not unpacked either
+    assert not (tmp_path / "evil").exists() and not (tmp_path / "w" / "evil").exists()
+    assert shadow.stat().st_nlink == 1
+
+
+def test_a_symlink_chain_that_escapes_only_once_unpacked_is_refused(tmp_path, extraction):
+    # q -> . (inside); p -> q/x/../.. looks like "." by name, but q/x/.. is the target itself, so
+    # p is its parent; p/evil would land outside. Caught when p is about to be unpacked.
+    with pytest.raises(updater.UpdateError) as caught:
+        _unpack(tmp_path, [("q", "symlink", ".", 0o777), ("p", "symlink", "q/x/../..", 0o777),
+                           ("p/evil", "file", b"x", 0o644)])
+    assert str(caught.value) == "archive member p refused: it is a symlink to q/x/../.., outside the target"
+    assert not (tmp_path / "w" / "x" / "evil").exists()
+
+
+def test_a_well_formed_archive_with_links_inside_unpacks_root_only_writable(tmp_path, extraction):
+    staging = _unpack(tmp_path, [
+        ("bin", "dir", None, 0o777), ("bin/ollama", "file", b"#!/bin/sh\n", 0o4777),
+        ("lib/ollama/libfoo.so.1.2", "file", b"elf", 0o664),
+        ("lib/ollama/libfoo.so.1", "symlink", "libfoo.so.1.2", 0o777),
+        ("lib/ollama/libfoo.so", "hardlink", "lib/ollama/libfoo.so.1.2", 0o664),
+        ("lib/ollama/cuda/libbar.so", "symlink", "../libfoo.so.1", 0o777)])
+    assert os.readlink(str(staging / "lib" / "ollama" / "libfoo.so.1")) == "libfoo.so.1.2"
+    assert os.path.samefile(str(staging / "lib" / "ollama" / "libfoo.so"), str(staging / "lib" / "ollama" / "libfoo.so.1.2"))
+    assert (staging / "lib" / "ollama" / "cuda" / "libbar.so").read_bytes() == b"elf"
+    assert stat_mode(staging / "bin" / "ollama") == 0o755  # no setuid, no group/other write
+    assert stat_mode(staging / "bin") == 0o755
+    assert stat_mode(staging / "lib" / "ollama" / "libfoo.so.1.2") == 0o644
+
+
+def stat_mode(path):
+    return os.stat(str(path)).st_mode & 0o7777
