@@ -529,3 +529,79 @@ def test_a_well_formed_archive_with_links_inside_unpacks_root_only_writable(tmp_
 
 def stat_mode(path):
     return os.stat(str(path)).st_mode & 0o7777
+
+
+# ------------------------------------------------------------------ reboot gate: maximum deferral
+def test_gate_reboots_over_gpu_jobs_once_the_reboot_has_waited_max_defer_days():
+    cfg = {"window_start": "00:00", "window_end": "00:00", "max_defer_days": 7}
+    job = [{"pid": 42, "comm": "python3", "source": "nvidia-smi"}]
+    assert gate.decide(cfg, "12:00", True, [], job, 6.9) == ("deferred_gpu_busy", False)
+    assert gate.decide(cfg, "12:00", True, [], job, 7.0) == ("rebooting_max_deferral", True)
+    # Only GPU jobs are overridden: a running package update still defers (dpkg must finish).
+    assert gate.decide(cfg, "12:00", True, ["apt-daily-upgrade.service"], [], 30) == ("deferred_updates_running", False)
+    # Only inside the window, and only when a reboot is required.
+    assert gate.decide(dict(cfg, window_start="03:00", window_end="05:00"), "12:00", True, [], job, 30) == \
+        ("outside_window", False)
+    assert gate.decide(cfg, "12:00", False, [], job, 30) == ("not_required", False)
+    # 0 (and a config from before the option) means no cap.
+    assert gate.decide(dict(cfg, max_defer_days=0), "12:00", True, [], job, 365) == ("deferred_gpu_busy", False)
+    assert gate.decide({"window_start": "00:00", "window_end": "00:00"}, "12:00", True, [], job, 365) == \
+        ("deferred_gpu_busy", False)
+
+
+def test_gate_deferred_since_starts_at_the_first_required_check_and_ends_with_the_reboot():
+    import datetime
+    now = datetime.datetime(2026, 3, 10, 3, 30, tzinfo=datetime.timezone.utc)
+    earlier = "2026-03-01T03:15:00+00:00"
+    assert gate.deferred_since({}, now, outside=False, required=True) == now.isoformat()
+    assert gate.deferred_since({"deferred_since": earlier}, now, outside=False, required=True) == earlier
+    assert gate.deferred_since({"deferred_since": earlier}, now, outside=True, required=False) == earlier
+    assert gate.deferred_since({"deferred_since": earlier}, now, outside=False, required=False) is None
+    # Garbage or a time in the future restarts the count (never a reboot earlier than promised).
+    assert gate.deferred_since({"deferred_since": "soon"}, now, outside=False, required=True) == now.isoformat()
+    assert gate.deferred_since({"deferred_since": "2027-01-01T00:00:00+00:00"}, now, False, True) == now.isoformat()
+    assert gate.deferred_for_days(earlier, now) == pytest.approx(9.0104, abs=1e-3)
+
+
+def _gate_run(tmp_path, monkeypatch, capsys, max_defer_days, waited_days, busy=()):
+    import datetime
+    status_file = tmp_path / "reboot-gate.json"
+    since = (datetime.datetime.now().astimezone() - datetime.timedelta(days=waited_days)).replace(microsecond=0)
+    status_file.write_text(json.dumps({"deferred_since": since.isoformat(), "reboot_required": True}))
+    config = tmp_path / "gate.json"
+    config.write_text(json.dumps({"window_start": "00:00", "window_end": "00:00", "status_file": str(status_file),
+                                  "required_file": str(tmp_path / "reboot-required"),
+                                  "max_defer_days": max_defer_days}))
+    (tmp_path / "reboot-required").write_text("")
+    commands = []
+    monkeypatch.setattr(gate, "busy_units", lambda cfg: list(busy))
+    monkeypatch.setattr(gate, "gpu_jobs", lambda cfg: [{"pid": 4242, "comm": "train", "source": "open /dev/nvidia0"}])
+    monkeypatch.setattr(gate, "run", lambda argv, timeout=60: commands.append(argv) or (0, "", ""))
+    assert gate.main(["--config", str(config)]) == 0
+    return json.loads(status_file.read_text()), commands, capsys.readouterr().out, since.isoformat()
+
+
+def test_gate_end_to_end_reboots_over_a_gpu_job_after_max_defer_days(tmp_path, monkeypatch, capsys):
+    status, commands, out, since = _gate_run(tmp_path, monkeypatch, capsys, 7, 8)
+    assert status["result"] == "rebooting_max_deferral" and status["deferred_since"] == since
+    assert commands == [["systemctl", "reboot"]]
+    assert "waited since %s" % since in out and "max_defer_days 7" in out and "4242(train)" in out
+
+
+@pytest.mark.parametrize("max_defer_days,waited_days,busy,result", [
+    (7, 6, (), "deferred_gpu_busy"), (0, 400, (), "deferred_gpu_busy"),
+    (7, 8, ("apt-daily-upgrade.service",), "deferred_updates_running")])
+def test_gate_end_to_end_defers_before_the_cap_without_it_and_during_updates(
+        tmp_path, monkeypatch, capsys, max_defer_days, waited_days, busy, result):
+    status, commands, out, since = _gate_run(tmp_path, monkeypatch, capsys, max_defer_days, waited_days, busy)
+    assert (status["result"], status["deferred_since"], commands) == (result, since, [])
+
+
+@pytest.mark.parametrize("value", [-1, "7", True, 1.5])
+def test_gate_refuses_a_bad_max_defer_days(tmp_path, capsys, value):
+    config = tmp_path / "gate.json"
+    config.write_text(json.dumps({"window_start": "03:00", "window_end": "05:00",
+                                  "status_file": str(tmp_path / "s.json"), "max_defer_days": value}))
+    assert gate.main(["--config", str(config)]) == 2
+    assert "max_defer_days=%r is not a whole number of days >= 0" % (value,) in capsys.readouterr().out
+    assert not (tmp_path / "s.json").exists()

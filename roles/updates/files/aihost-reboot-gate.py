@@ -13,8 +13,12 @@
 #   3. no package or runtime update is running (busy_units)         else: deferred_updates_running
 #   4. no GPU compute process: `nvidia-smi --query-compute-apps` when nvidia-smi exists, plus
 #      every process holding a compute device node open (/proc/*/fd) else: deferred_gpu_busy
-#      (skipped when force is true)
-# Then `systemctl reboot`. Each run logs to the journal and writes the status JSON file.
+#      (skipped when force is true, and once the reboot has waited max_defer_days: any local user
+#      can start a GPU process, so GPU jobs alone must not hold a security reboot off for ever;
+#      result rebooting_max_deferral. A running package or runtime update always defers: a reboot
+#      in the middle of dpkg can break the host, and only root starts those units.)
+# Then `systemctl reboot`. Each run logs to the journal and writes the status JSON file, which
+# also carries deferred_since: when a run inside the window first found the reboot required.
 from __future__ import print_function
 
 import argparse
@@ -152,8 +156,9 @@ def busy_units(cfg):
     return busy
 
 
-def decide(cfg, now_hhmm, required, busy, jobs):
-    """(result, reboot?) from the checks: pure, for tests."""
+def decide(cfg, now_hhmm, required, busy, jobs, deferred_days=0.0):
+    """(result, reboot?) from the checks: pure, for tests. deferred_days: how long the required
+    reboot has waited (see deferred_since)."""
     if not in_window(now_hhmm, cfg['window_start'], cfg['window_end']):
         return 'outside_window', False
     if not required:
@@ -161,8 +166,49 @@ def decide(cfg, now_hhmm, required, busy, jobs):
     if busy:
         return 'deferred_updates_running', False
     if jobs and not cfg.get('force'):
+        if over_max_deferral(cfg, deferred_days):
+            return 'rebooting_max_deferral', True
         return 'deferred_gpu_busy', False
     return ('rebooting_forced' if jobs else 'rebooting'), True
+
+
+def over_max_deferral(cfg, deferred_days):
+    """True when the cap (max_defer_days, 0 = none) is set and reached."""
+    limit = cfg.get('max_defer_days') or 0
+    return limit > 0 and deferred_days >= limit
+
+
+def deferred_since(previous, now, outside, required):
+    """When the pending reboot was first found required inside the window (ISO 8601), carried in
+    the status file from run to run; None once no reboot is required. A run outside the window
+    checks nothing and keeps the previous value."""
+    since = (previous or {}).get('deferred_since')
+    if outside:
+        return since
+    if not required:
+        return None
+    try:
+        parsed = datetime.datetime.fromisoformat(since) if isinstance(since, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None or parsed > now:
+        return now.isoformat()
+    return since
+
+
+def deferred_for_days(since, now):
+    if not since:
+        return 0.0
+    return max(0.0, (now - datetime.datetime.fromisoformat(since)).total_seconds() / 86400.0)
+
+
+def read_status(path):
+    try:
+        with open(path) as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def write_status(path, data):
@@ -188,26 +234,35 @@ def main(argv=None):
             if not cfg.get(key):
                 raise ValueError('%s is missing' % key)
         in_window('00:00', cfg['window_start'], cfg['window_end'])
+        limit = cfg.get('max_defer_days', 0)
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            raise ValueError('max_defer_days=%r is not a whole number of days >= 0' % (limit,))
     except (OSError, ValueError) as exc:
         log('cannot use %s: %s' % (args.config, exc), 3)
         return 2
-    now = datetime.datetime.now()
+    now = datetime.datetime.now().astimezone().replace(microsecond=0)
     outside = not in_window(now.strftime('%H:%M'), cfg['window_start'], cfg['window_end'])
     required, why = (False, 'not checked') if outside else reboot_required(cfg)
     busy = busy_units(cfg) if required else []
     jobs = gpu_jobs(cfg) if required and not busy else []
-    result, reboot = decide(cfg, now.strftime('%H:%M'), required, busy, jobs)
+    since = deferred_since(read_status(cfg['status_file']), now, outside, required)
+    days = deferred_for_days(since, now)
+    result, reboot = decide(cfg, now.strftime('%H:%M'), required, busy, jobs, days)
     status = {
-        'schema_version': SCHEMA_VERSION, 'checked_at': now.astimezone().replace(microsecond=0).isoformat(),
+        'schema_version': SCHEMA_VERSION, 'checked_at': now.isoformat(),
         'window': '%s-%s' % (cfg['window_start'], cfg['window_end']), 'force': bool(cfg.get('force')),
         'reboot_required': required, 'reason': why, 'busy_units': busy, 'gpu_jobs': jobs,
+        'deferred_since': since, 'max_defer_days': cfg.get('max_defer_days', 0),
         'result': result, 'dry_run': args.dry_run,
     }
     write_status(cfg['status_file'], status)
     detail = ''
+    if result == 'rebooting_max_deferral':
+        detail = ' The reboot has waited since %s (%.1f days, max_defer_days %d): GPU jobs no longer defer it.' % (
+            since, days, cfg['max_defer_days'])
     if jobs:
-        detail = ' GPU jobs: ' + ', '.join('%s(%s) via %s' % (j['pid'], j['comm'], j['source']) for j in jobs)
-    log('reboot gate: %s (%s).%s' % (result, why, detail), 4 if result.startswith('deferred') else 6)
+        detail += ' GPU jobs: ' + ', '.join('%s(%s) via %s' % (j['pid'], j['comm'], j['source']) for j in jobs)
+    log('reboot gate: %s (%s).%s' % (result, why, detail), 4 if result.startswith('deferred') or jobs else 6)
     if reboot and not args.dry_run:
         log('rebooting now', 4)
         rc, out, err = run(['systemctl', 'reboot'])
