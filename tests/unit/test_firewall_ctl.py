@@ -95,6 +95,8 @@ def test_restore_after_an_unchanged_file_keeps_the_file(ctl):
     # The live table snapshot taken at arm time is what restore loads.
     assert "nft\t-f\t%s" % (ctl.tmp / "state" / "previous-table.nft") in ctl.calls()
     assert LIVE_TABLE in (ctl.tmp / "state" / "previous-table.nft").read_text()
+    # Run by hand, restore also cancels the pending timer, so the next arm is not refused.
+    assert "systemctl\tstop\taihost-firewall-rollback.timer" in ctl.calls()
 
 
 def test_restore_after_a_changed_file_brings_back_the_backup(ctl):
