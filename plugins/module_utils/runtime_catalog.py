@@ -33,8 +33,15 @@ default_ports  [int]
 default_bind   str: the address the runtime binds when nobody configures it
 bind_knob      dict: kind (env|flag|config|none), name, loopback_value (text with {port}), action
                (set|remove: "remove" means drop the flag to get loopback), alternatives [str],
-               note, ports [int] (the only ports the knob moves, for runtimes that bind some
-               listeners to every interface whatever their settings; null: all of its ports)
+               read_only [str], note, ports [int] (the only ports the knob moves, for runtimes
+               that bind some listeners to every interface whatever their settings; null: all of
+               its ports).
+               alternatives: other settings of where the API listens, which override or stand in
+               for the knob (its flag or variable spelling, the listen address of a second
+               protocol of the same API); the loopback role rewrites those it finds in use.
+               read_only: settings that carry an address but are not a listen address of the API
+               (Ray's --node-ip-address: where the other nodes reach this one); they are only read,
+               never rewritten, and may not also be the name or an alternative.
 auth           dict: default (true|false|null), builtin (sentence), rules: list of
                {flag|env|file: name, regex (file only), when: set|empty|equals|present,
                 value: [str], enabled: bool, note}; the first rule that matches decides
@@ -418,7 +425,10 @@ CATALOG = {
         # Measured with Ray 2.60: --dashboard-host moves the dashboard (its job API runs any command);
         # the GCS, raylet and agents keep 0.0.0.0 or the node address whatever the flags say.
         "bind_knob": {"kind": "flag", "name": "--dashboard-host", "loopback_value": "127.0.0.1", "action": "set",
-                      "alternatives": ["--node-ip-address"], "ports": [8265],
+                      "alternatives": [], "ports": [8265],
+                      # The address the other nodes of the cluster reach this one at: 127.0.0.1
+                      # there cuts a multi-node head off its workers.
+                      "read_only": ["--node-ip-address"],
                       "note": "Only the dashboard (8265) moves to loopback; the GCS (6379), raylet and agents "
                               "listen on every interface whatever the flags say: the firewall must keep them closed."},
         "auth": {"default": False, "builtin": "token auth since 2.52 (RAY_AUTH_MODE=token), off by default before 2.59",
@@ -654,7 +664,7 @@ ENTRY_FIELDS = ("display_name", "category", "generic", "match", "default_ports",
                 "sandbox_profile", "notes")
 MATCH_FIELDS = ("processes", "env", "port_fallback", "units", "images", "pip", "dpkg", "binaries")
 PROCESS_FIELDS = ("comm", "argv", "cmdline", "cwd")
-BIND_KNOB_FIELDS = ("kind", "name", "loopback_value", "action", "alternatives", "note", "ports")
+BIND_KNOB_FIELDS = ("kind", "name", "loopback_value", "action", "alternatives", "read_only", "note", "ports")
 BIND_KINDS = ("env", "flag", "config", "none")
 AUTH_FIELDS = ("default", "builtin", "rules")
 AUTH_RULE_FIELDS = ("flag", "env", "file", "regex", "when", "value", "enabled", "note")
@@ -671,7 +681,7 @@ _DEFAULTS = {
     "default_ports": [],
     "default_bind": None,
     "bind_knob": {"kind": "none", "name": None, "loopback_value": None, "action": "set",
-                  "alternatives": [], "note": None, "ports": None},
+                  "alternatives": [], "read_only": [], "note": None, "ports": None},
     "auth": {"default": None, "builtin": None, "rules": []},
     "version": {},
     "data_paths": [],
@@ -799,7 +809,11 @@ def _validate_bind_knob(where, knob, errors, partial=False):
     for key in ("loopback_value", "note"):
         if knob.get(key) is not None and not isinstance(knob[key], string_types):
             errors.append("%s.%s must be a string" % (where, key))
-    _check_str_lists(where, knob, ("alternatives",), errors)
+    _check_str_lists(where, knob, ("alternatives", "read_only"), errors)
+    if _is_str_list(knob.get("read_only") or []) and _is_str_list(knob.get("alternatives") or []):
+        for name in sorted(set([knob.get("name")] + list(knob.get("alternatives") or [])) & set(knob.get("read_only") or [])):
+            errors.append("%s: %s is read_only (only read, never rewritten), so it cannot also be the "
+                          "name or an alternative" % (where, name))
     ports = knob.get("ports")
     if ports is not None and not (isinstance(ports, list) and ports and all(
             isinstance(port, int) and not isinstance(port, bool) and 0 < port < 65536 for port in ports)):

@@ -145,3 +145,22 @@ def test_non_strict_loading_skips_bad_entries_with_warnings_and_keeps_good_ones(
                                         strict=False)
     assert "good_one" in catalog and "bad_one" not in catalog
     assert len(warnings) == 1 and warnings[0].startswith("skipped: ") and "'colour'" in warnings[0]
+
+
+def test_bind_knob_alternatives_never_name_an_address_that_is_not_a_listen_address():
+    """Ray's --node-ip-address is the address other nodes reach this one at, not where the
+    dashboard listens: it is read_only, so the loopback role never rewrites it."""
+    ray = rc.load_catalog()[0]["ray"]["bind_knob"]
+    assert ray["name"] == "--dashboard-host" and "--node-ip-address" not in ray["alternatives"]
+    assert "--node-ip-address" in ray["read_only"]
+    for name, entry in rc.load_catalog()[0].items():
+        knob = entry["bind_knob"]
+        assert not set(knob["alternatives"]) & set(knob["read_only"]), name
+        assert knob["name"] not in knob["read_only"], name
+
+
+def test_a_read_only_name_cannot_also_be_rewritten():
+    with pytest.raises(rc.CatalogError, match=r"bind_knob: --node-ip-address is read_only"):
+        rc.load_catalog({"ray": {"bind_knob": {"alternatives": ["--node-ip-address"]}}})
+    with pytest.raises(rc.CatalogError, match=r"read_only must be a list"):
+        rc.load_catalog({"ray": {"bind_knob": {"read_only": "--node-ip-address"}}})
