@@ -364,7 +364,7 @@ ansible_facts:
                   (C({port}) is the port), C(action) (V(set), or V(remove) when dropping the flag gives
                   loopback), C(alternatives) (other settings of where the API listens, rewritten by
                   the loopback role where in use), C(read_only) (settings that carry an address but
-                  are not a listen address, such as Ray's C(--node-ip-address): never rewritten),
+                  are not a listen address, such as Ray's C(--node-ip-address), never rewritten),
                   C(note) and C(ports).
               type: dict
               sample: {"kind": "env", "name": "OLLAMA_HOST", "loopback_value": "127.0.0.1:{port}", "action": "set", "alternatives": [], "read_only": [], "note": null, "ports": null}
