@@ -7,10 +7,18 @@ Run on the target by the loopback role (``ansible.builtin.script``). It changes 
 the systemd units (fragment and drop-ins, in systemd's order) and the environment files they load,
 and prints one JSON document on stdout:
 
-    {"units": [{"unit", "runtime", "knob_kind", "dropin", "env_file_edits": [...],
-                "original": "<unit text>"}],
+    {"units": [{"unit", "runtime", "knob_kind", "env_file_edits": [...], "changes": [...],
+                "copies_command_line": bool}],
+     "dropins": {"<unit>": "<drop-in text>"},
+     "originals": {"<unit>": "<unit text>"},
      "findings": [{"runtime", "kind", "message"}],
      "managed": ["<runtime>", ...]}
+
+Secrets: unit text (``originals``) and drop-ins that repeat a unit's ExecStart= may carry API keys
+and tokens, so they are kept out of ``units`` (the role loops over those, and Ansible prints loop
+items at -v): the role reads them by unit name, under no_log, and diffs only drop-ins made of our
+own lines. ``changes`` says what a drop-in changes in words that never quote the host's text, and
+no finding quotes a unit's values.
 
 Input (argv[1], base64 of JSON): {"dropin_name", "loopback_address", "runtimes": [...]}, where each
 runtime is an entry of ``ansible_facts.aihost_runtime.runtimes`` (from ``ai_runtime_facts``) whose
@@ -18,7 +26,8 @@ exposure is wider than loopback. The role applies the plan with ordinary, check-
 
 Everything here is driven by the runtime's ``bind_knob`` from the collection's catalog, by kind:
 ``env`` (an environment variable), ``flag`` (a command-line option), ``config`` (a key in a config
-file). Nothing is specific to one runtime. Anything this cannot do safely becomes a finding that
+file). Only the knob and its ``alternatives`` are rewritten; ``read_only`` names (Ray's
+--node-ip-address) are never touched. Nothing is specific to one runtime. Anything this cannot do safely becomes a finding that
 says what to do by hand; it never guesses. Standard library only; Python 3.8+.
 """
 
@@ -129,7 +138,8 @@ def tokenize(value):
                     word.append(value[i])
                     i += 1
                 if i >= n:
-                    raise ValueError("unterminated quote in %r" % value)
+                    # The value is not quoted back: it may hold a secret.
+                    raise ValueError("unterminated quote")
                 i += 1
             elif char == "\\" and i + 1 < n:
                 word.append(value[i + 1])
@@ -168,11 +178,13 @@ def knob_parts(knob):
 
     Alternatives that are neither a flag ("--x") nor a variable name (for example
     "launch(server_name=...)" or "service.host (config/config.yaml)") are notes for humans.
+    ``read_only`` names are left out whatever else the knob says: they are never rewritten.
     """
     flags, env_vars = [], []
+    read_only = set(knob.get("read_only") or [])
     names = [knob.get("name")] if knob.get("kind") in ("flag", "env") else []
     for name in names + list(knob.get("alternatives") or []):
-        if not isinstance(name, str) or not name:
+        if not isinstance(name, str) or not name or name in read_only:
             continue
         if name.startswith("-"):
             flags.append(name)
@@ -210,7 +222,8 @@ def rewrite_flags(exec_value, flags, action, value):
     the first (main) flag is absent it is appended. ``action`` "remove": every occurrence of the
     flags is dropped with its value (a bare ``--flag`` too).
     Returns (new_value, note) or raises ValueError with a human reason when it is not safe.
-    Untouched words are copied back verbatim.
+    Untouched words are copied back verbatim. ``note`` says what changed in words of our own:
+    the flags and ``value``, never another word of the command line.
     """
     tokens = tokenize(exec_value)
     if not tokens:
@@ -219,6 +232,7 @@ def rewrite_flags(exec_value, flags, action, value):
     if program in SHELLS:
         raise ValueError("ExecStart runs a shell, whose script sets the address")
     edits = []  # (start, end, replacement)
+    touched = []
     found = False
     index = 0
     while index < len(tokens):
@@ -227,6 +241,8 @@ def rewrite_flags(exec_value, flags, action, value):
         following = tokens[index + 1] if index + 1 < len(tokens) else None
         takes_value = following is not None and not following[2].startswith("-")
         for flag in flags:
+            if uses_flag(word, flag) and flag not in touched:
+                touched.append(flag)
             if word.startswith(flag + "="):
                 found = True
                 if action == "remove":
@@ -257,11 +273,14 @@ def rewrite_flags(exec_value, flags, action, value):
             raise ValueError("ExecStart has no %s, so the wide binding comes from elsewhere" % " or ".join(flags))
         if program == "env":
             raise ValueError("ExecStart starts with env; where the program's options begin is unclear")
-        return exec_value.rstrip() + " %s %s" % (quote_word(flags[0]), quote_word(value)), "appended"
+        return (exec_value.rstrip() + " %s %s" % (quote_word(flags[0]), quote_word(value)),
+                "ExecStart: %s %s appended" % (flags[0], value))
     out = exec_value
     for start, end, replacement in sorted(edits, reverse=True):
         out = out[:start] + replacement + out[end:]
-    return out.strip(), "rewritten"
+    if action == "remove":
+        return out.strip(), "ExecStart: %s removed" % " and ".join(touched)
+    return out.strip(), "ExecStart: %s set to %s" % (" and ".join(touched), value)
 
 
 def parse_env_file(text):
@@ -471,6 +490,7 @@ def plan_unit(runtime, unit, address, dropin_name, read_files=unit_files, read_f
     flags, env_vars = knob_parts(knob)
     lines = []
     env_file_edits = []
+    changes = []
 
     # Command line: the main flag must give loopback; an env knob's flag alternatives, when used,
     # override the variable, so they are rewritten too.
@@ -482,11 +502,12 @@ def plan_unit(runtime, unit, address, dropin_name, read_files=unit_files, read_f
             return None, finding(runtime, "unsupported_unit", "%s has %d ExecStart= lines; set %s to %s by hand"
                                  % (unit, len(exec_values), what, address))
         try:
-            new_exec, _how = rewrite_flags(exec_values[0], flags, action if kind == "flag" else "set", value)
+            new_exec, how = rewrite_flags(exec_values[0], flags, action if kind == "flag" else "set", value)
         except ValueError as exc:
             return None, finding(runtime, "unsupported_unit", "cannot rewrite ExecStart of %s safely (%s): set %s to %s by hand"
                                  % (unit, exc, what, address))
         lines += ["ExecStart=", "ExecStart=%s" % new_exec]
+        changes.append(how + " (every other word as the unit has it)")
 
     # Environment: the env knob itself, and any alternative variable the unit already sets.
     environment = unit_environment(merged["environment"])
@@ -508,10 +529,12 @@ def plan_unit(runtime, unit, address, dropin_name, read_files=unit_files, read_f
                 wanted.append(var)
     for var in wanted:
         lines.append(quote_env_assignment(var, value))
+        changes.append("Environment: %s=%s" % (var, value))
         for path, values in file_values.items():
             # EnvironmentFile= wins over Environment= whatever the order: edit the file too.
             if var in values:
                 env_file_edits.append({"path": path, "name": var, "value": value})
+                changes.append("%s: %s=%s" % (path, var, value))
                 lines.insert(0, "# %s is also set in %s, which wins over Environment=: edited there (backup kept)."
                              % (var, path))
     if not lines:
@@ -523,14 +546,20 @@ def plan_unit(runtime, unit, address, dropin_name, read_files=unit_files, read_f
     comments = [line for line in lines if line.startswith("#")]
     settings = [line for line in lines if not line.startswith("#")]
     dropin = header + "".join(c + "\n" for c in comments) + "[Service]\n" + "".join(v + "\n" for v in settings)
+    kept = [name for name in knob.get("read_only") or []
+            if any(uses_flag(word, name) for raw in exec_values for _s, _e, word in tokenize(raw))
+            or name in environment]
+    if kept:
+        changes.append("left as they are: %s (not a listen address)" % ", ".join(kept))
     return {"unit": unit, "runtime": runtime.get("name"), "knob_kind": kind, "dropin": dropin,
-            "env_file_edits": env_file_edits, "original": original_text(files)}, None
+            "env_file_edits": env_file_edits, "original": original_text(files), "changes": changes,
+            "copies_command_line": any(line.startswith("ExecStart=") and line != "ExecStart=" for line in lines)}, None
 
 
 def plan(request, read_files=unit_files, read_file=read_text):
     address = request.get("loopback_address", "127.0.0.1")
     dropin_name = request["dropin_name"]
-    result = {"units": [], "findings": [], "managed": []}
+    result = {"units": [], "dropins": {}, "originals": {}, "findings": [], "managed": []}
     for runtime in request.get("runtimes") or []:
         name = runtime.get("name")
         display = runtime.get("display_name") or name
@@ -551,6 +580,9 @@ def plan(request, read_files=unit_files, read_file=read_text):
             if problem:
                 result["findings"].append(problem)
             if unit_plan:
+                # The texts go by unit name, out of the list the role loops over.
+                result["dropins"][unit] = unit_plan.pop("dropin")
+                result["originals"][unit] = unit_plan.pop("original")
                 result["units"].append(unit_plan)
                 if name not in result["managed"]:
                     result["managed"].append(name)
@@ -578,7 +610,16 @@ def main(argv):
     except (ValueError, TypeError) as exc:
         sys.stderr.write("loopback_plan.py: bad request: %s\n" % exc)
         return 2
-    json.dump(plan(request), sys.stdout, indent=None, sort_keys=True)
+    try:
+        result = plan(request)
+    except Exception as exc:  # pylint: disable=broad-except
+        # No message and no traceback: both could quote a unit's text. Where it broke is enough.
+        trace = sys.exc_info()[2]
+        while trace.tb_next is not None:
+            trace = trace.tb_next
+        sys.stderr.write("loopback_plan.py: internal error: %s at line %d\n" % (type(exc).__name__, trace.tb_lineno))
+        return 1
+    json.dump(result, sys.stdout, indent=None, sort_keys=True)
     sys.stdout.write("\n")
     return 0
 

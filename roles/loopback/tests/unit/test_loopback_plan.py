@@ -44,7 +44,7 @@ def test_flag_equals_form_keeps_every_other_word_verbatim():
     """--ip=0.0.0.0 becomes --ip=127.0.0.1; quoted words, %h specifiers and $VARS are copied as written."""
     result = plan(runtime("jupyter", "flag", "--ip", "127.0.0.1"), {"x.service": service(
         'ExecStart=/opt/jupyter/bin/jupyter server --ip=0.0.0.0 "--ServerApp.root_dir=/srv/my notebooks" --x=%h $OPTS\n')})
-    dropin = result["units"][0]["dropin"]
+    dropin = result["dropins"]["x.service"]
     assert ('ExecStart=\nExecStart=/opt/jupyter/bin/jupyter server --ip=127.0.0.1 '
             '"--ServerApp.root_dir=/srv/my notebooks" --x=%h $OPTS\n') in dropin
     assert result["managed"] == ["jupyter"] and result["findings"] == []
@@ -55,13 +55,13 @@ def test_flag_space_form_from_a_later_dropin_with_continuation():
     files = service("ExecStart=/bin/true\n") + [("/etc/systemd/system/x.service.d/override.conf",
                                                  "[Service]\nExecStart=\nExecStart=/opt/mlflow/bin/mlflow server \\\n  --host 0.0.0.0 --port 5000\n")]
     result = plan(runtime("mlflow", "flag", "--host", "127.0.0.1", port=5000), {"x.service": files})
-    assert "ExecStart=/opt/mlflow/bin/mlflow server --host 127.0.0.1 --port 5000\n" in result["units"][0]["dropin"]
+    assert "ExecStart=/opt/mlflow/bin/mlflow server --host 127.0.0.1 --port 5000\n" in result["dropins"]["x.service"]
 
 
 def test_absent_flag_is_appended():
     result = plan(runtime("koboldcpp", "flag", "--host", "127.0.0.1", port=5001),
                   {"x.service": service("ExecStart=/usr/bin/koboldcpp --model /m.gguf\n")})
-    assert result["units"][0]["dropin"].endswith("ExecStart=/usr/bin/koboldcpp --model /m.gguf --host 127.0.0.1\n")
+    assert result["dropins"]["x.service"].endswith("ExecStart=/usr/bin/koboldcpp --model /m.gguf --host 127.0.0.1\n")
 
 
 @pytest.mark.parametrize("command", [
@@ -72,14 +72,14 @@ def test_absent_flag_is_appended():
 def test_remove_action_drops_the_flag_and_its_address(command):
     result = plan(runtime("comfyui", "flag", "--listen", None, action="remove", port=8188),
                   {"x.service": service("ExecStart=%s\n" % command)})
-    assert "ExecStart=/v/bin/python main.py --port 8188\n" in result["units"][0]["dropin"]
+    assert "ExecStart=/v/bin/python main.py --port 8188\n" in result["dropins"]["x.service"]
 
 
 def test_remove_action_covers_flag_alternatives():
     result = plan(runtime("text_generation_webui", "flag", "--listen", None, action="remove",
                           alternatives=["--listen-host"], port=7860),
                   {"x.service": service("ExecStart=/v/bin/python server.py --listen --listen-host 0.0.0.0 --api\n")})
-    assert "ExecStart=/v/bin/python server.py --api\n" in result["units"][0]["dropin"]
+    assert "ExecStart=/v/bin/python server.py --api\n" in result["dropins"]["x.service"]
 
 
 @pytest.mark.parametrize("command,reason", [
@@ -104,7 +104,7 @@ def test_env_knob_wins_over_the_admins_override():
     files = service("ExecStart=/usr/local/bin/ollama serve\n") + [
         ("/etc/systemd/system/x.service.d/override.conf", '[Service]\nEnvironment="OLLAMA_HOST=0.0.0.0:11434"\n')]
     result = plan(runtime("ollama", "env", "OLLAMA_HOST", "127.0.0.1:{port}", port=11434), {"x.service": files})
-    dropin = result["units"][0]["dropin"]
+    dropin = result["dropins"]["x.service"]
     assert dropin.endswith('[Service]\nEnvironment="OLLAMA_HOST=127.0.0.1:11434"\n')
     assert "ExecStart" not in dropin
     assert DROPIN > "override.conf"
@@ -116,13 +116,13 @@ def test_env_file_that_sets_the_variable_is_edited():
                   {"/etc/localai.env": "ADDRESS=0.0.0.0:8080\nAPI_KEY=secret\n"})
     unit = result["units"][0]
     assert unit["env_file_edits"] == [{"path": "/etc/localai.env", "name": "ADDRESS", "value": "127.0.0.1:8080"}]
-    assert 'Environment="ADDRESS=127.0.0.1:8080"' in unit["dropin"]
+    assert 'Environment="ADDRESS=127.0.0.1:8080"' in result["dropins"]["x.service"]
 
 
 def test_env_knob_with_its_flag_alternative_on_the_command_line():
     result = plan(runtime("tgi", "env", "HOSTNAME", "127.0.0.1", alternatives=["--hostname"], port=3000),
                   {"x.service": service("ExecStart=/usr/bin/text-generation-launcher --hostname 0.0.0.0 --port 3000\n")})
-    dropin = result["units"][0]["dropin"]
+    dropin = result["dropins"]["x.service"]
     assert "--hostname 127.0.0.1 --port 3000" in dropin and 'Environment="HOSTNAME=127.0.0.1"' in dropin
 
 
@@ -154,7 +154,101 @@ def test_command_line_interface():
     request = base64.b64encode(json.dumps({"dropin_name": DROPIN, "runtimes": []}).encode()).decode()
     out = subprocess.run([sys.executable, os.path.join(FILES, "loopback_plan.py"), request],
                          stdout=subprocess.PIPE, check=True, universal_newlines=True).stdout
-    assert json.loads(out) == {"units": [], "findings": [], "managed": []}
+    assert json.loads(out) == {"units": [], "dropins": {}, "originals": {}, "findings": [], "managed": []}
     bad = subprocess.run([sys.executable, os.path.join(FILES, "loopback_plan.py"), "not-base64!"],
                          stderr=subprocess.PIPE, universal_newlines=True, check=False)
     assert bad.returncode == 2 and "bad request" in bad.stderr
+
+
+# ---------------------------------------------------------------- the catalog's knobs, as shipped
+
+def catalog_runtime(name, unit="x.service", port=None, pid=10):
+    """A runtime as the role hands it to the planner, with the bind knob of the real catalog."""
+    collections = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", ".collections"))
+    if collections not in sys.path:
+        sys.path.insert(0, collections)
+    from ansible_collections.aihost.hardening.plugins.module_utils.runtime_catalog import catalog_summary, load_catalog
+    summary = catalog_summary(load_catalog()[0][name])
+    port = port or summary["default_ports"][0]
+    return {"name": name, "display_name": summary["display_name"], "bind_knob": summary["bind_knob"],
+            "listen": [{"protocol": "tcp", "address": "0.0.0.0", "port": port, "scope": "all", "pid": pid}],
+            "processes": [{"pid": pid, "unit": unit}], "units": [unit], "containers": [],
+            "default_ports": summary["default_ports"]}
+
+
+def test_ray_head_moves_only_its_dashboard_and_keeps_its_node_address():
+    """--node-ip-address is where the other nodes of the cluster reach this one: rewriting it to
+    127.0.0.1 cuts the head off its workers. Only the dashboard's own bind moves."""
+    result = plan(catalog_runtime("ray", port=8265), {"x.service": service(
+        "ExecStart=/opt/ray/bin/ray start --head --node-ip-address=10.0.0.5 --dashboard-host=0.0.0.0 --block\n")})
+    assert result["findings"] == [] and result["managed"] == ["ray"]
+    assert ("ExecStart=/opt/ray/bin/ray start --head --node-ip-address=10.0.0.5 --dashboard-host=127.0.0.1 --block\n"
+            in result["dropins"]["x.service"])
+
+
+def test_ray_head_without_a_dashboard_flag_gets_one_appended_and_keeps_its_node_address():
+    result = plan(catalog_runtime("ray", port=8265), {"x.service": service(
+        "ExecStart=/opt/ray/bin/ray start --head --node-ip-address 10.0.0.5 --block\n")})
+    assert ("ExecStart=/opt/ray/bin/ray start --head --node-ip-address 10.0.0.5 --block --dashboard-host 127.0.0.1\n"
+            in result["dropins"]["x.service"])
+
+
+def test_read_only_names_are_never_rewritten_even_when_listed_as_alternatives():
+    """A knob's read_only names win over a catalog_extra that lists them among the alternatives."""
+    rt = runtime("ray", "flag", "--dashboard-host", "127.0.0.1", alternatives=["--node-ip-address"], port=8265)
+    rt["bind_knob"]["read_only"] = ["--node-ip-address"]
+    result = plan(rt, {"x.service": service("ExecStart=/r start --node-ip-address=10.0.0.5 --dashboard-host=0.0.0.0\n")})
+    assert "ExecStart=/r start --node-ip-address=10.0.0.5 --dashboard-host=127.0.0.1\n" in result["dropins"]["x.service"]
+
+
+# ---------------------------------------------------------------- secrets in the units it reads
+
+HOSTILE_UNIT = ("Environment=HF_TOKEN=hf_hostile\n"
+                "ExecStart=/opt/vllm/bin/vllm serve m --api-key sk-hostile-123 --host 0.0.0.0\n")
+
+
+def test_what_the_role_loops_over_and_prints_carries_no_unit_text():
+    """The role loops over `units` (Ansible prints loop items at -v) and prints `findings`: neither
+    may hold the unit's text. The drop-in must repeat the real command line, key included, so it
+    is kept apart (by unit name) and flagged as not to be diffed."""
+    result = plan(runtime("vllm", "flag", "--host", "127.0.0.1", port=8000), {"x.service": service(HOSTILE_UNIT)})
+    shown = json.dumps([result["units"], result["findings"], result["managed"]])
+    assert "sk-hostile-123" not in shown and "hf_hostile" not in shown
+    unit = result["units"][0]
+    assert unit["copies_command_line"] is True
+    assert unit["changes"] == ["ExecStart: --host set to 127.0.0.1 (every other word as the unit has it)"]
+    assert "--api-key sk-hostile-123 --host 127.0.0.1" in result["dropins"]["x.service"]
+    assert "HF_TOKEN=hf_hostile" in result["originals"]["x.service"]  # the backup, never printed
+
+
+def test_a_drop_in_of_our_own_lines_only_may_be_diffed():
+    result = plan(runtime("ollama", "env", "OLLAMA_HOST", "127.0.0.1:{port}", port=11434),
+                  {"x.service": service("Environment=HF_TOKEN=hf_hostile\nExecStart=/usr/local/bin/ollama serve\n")})
+    unit = result["units"][0]
+    assert unit["copies_command_line"] is False and unit["changes"] == ["Environment: OLLAMA_HOST=127.0.0.1:11434"]
+    assert "hf_hostile" not in result["dropins"]["x.service"]
+
+
+def test_ray_changes_say_that_the_node_address_was_kept():
+    result = plan(catalog_runtime("ray", port=8265), {"x.service": service(
+        "ExecStart=/opt/ray/bin/ray start --head --node-ip-address=10.0.0.5 --dashboard-host=0.0.0.0\n")})
+    assert result["units"][0]["changes"] == [
+        "ExecStart: --dashboard-host set to 127.0.0.1 (every other word as the unit has it)",
+        "left as they are: --node-ip-address (not a listen address)"]
+
+
+def test_a_finding_never_quotes_the_unit():
+    result = plan(runtime("vllm", "flag", "--host", "127.0.0.1"),
+                  {"x.service": service('ExecStart=/x --api-key "sk-hostile-123 --host 0.0.0.0\n')})
+    assert result["findings"][0]["kind"] == "unit_unreadable"
+    assert "sk-hostile-123" not in json.dumps(result["findings"])
+
+
+def test_an_internal_error_names_the_line_not_the_data(monkeypatch, capsys):
+    def broken(*_args, **_kwargs):
+        raise KeyError("sk-hostile-123")
+    monkeypatch.setattr(lp, "plan", broken)
+    request = base64.b64encode(json.dumps({"dropin_name": DROPIN, "runtimes": []}).encode()).decode()
+    assert lp.main(["loopback_plan.py", request]) == 1
+    err = capsys.readouterr().err
+    assert "internal error: KeyError at line" in err and "sk-hostile-123" not in err
