@@ -19,12 +19,31 @@ __metaclass__ = type
 import fnmatch
 import os
 import re
+import shlex
 import stat
 
 _USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 _DIRECTIVE = re.compile(r"^[A-Z][A-Za-z]+$")
 # Directories too wide to be an allowed root (their subdirectories may be).
 _NOT_A_ROOT = ("/", "/usr", "/var", "/usr/local", "/usr/share")
+# System state that lies under the allowed roots and that no runtime may own, even when declared:
+# package databases, container engines, systemd, this collection's own state, logs and spools.
+SYSTEM_TREES = (
+    "/var/lib/dpkg", "/var/lib/apt", "/var/lib/aptitude", "/var/lib/ucf", "/var/lib/pam", "/var/lib/rpm",
+    "/var/lib/dnf", "/var/lib/yum", "/var/lib/alternatives", "/var/lib/snapd", "/var/lib/flatpak",
+    "/var/lib/docker", "/var/lib/containerd", "/var/lib/containers", "/var/lib/cni", "/var/lib/kubelet",
+    "/var/lib/lxc", "/var/lib/lxd", "/var/lib/libvirt", "/var/lib/machines", "/var/lib/portables",
+    "/var/lib/systemd", "/var/lib/private", "/var/lib/dbus", "/var/lib/polkit-1", "/var/lib/sudo",
+    "/var/lib/AccountsService", "/var/lib/NetworkManager", "/var/lib/dhcp", "/var/lib/sss", "/var/lib/nfs",
+    "/var/lib/cloud", "/var/lib/selinux", "/var/lib/authselect", "/var/lib/tpm2-tss", "/var/lib/grub",
+    "/var/lib/initramfs-tools", "/var/lib/shim-signed", "/var/lib/os-prober", "/var/lib/misc",
+    "/var/lib/update-notifier", "/var/lib/ubuntu-advantage", "/var/lib/aihost",
+    "/var/cache/apt", "/var/cache/debconf", "/var/cache/ldconfig", "/var/cache/man", "/var/cache/dnf",
+    "/var/cache/yum", "/var/cache/private", "/var/cache/fontconfig", "/var/cache/polkit-1",
+    "/var/log", "/var/spool", "/var/mail", "/var/backups", "/opt/containerd",
+)
+# Homes that say nothing about who owns a tree.
+_NO_HOME = ("", "/", "/nonexistent", "/dev/null")
 # Directives that are lists in systemd: an empty assignment first resets what the unit set, so a
 # wider list in the unit cannot survive under ours.
 _RESET_FIRST = ("RestrictAddressFamilies", "DeviceAllow")
@@ -282,6 +301,67 @@ def health_targets(runtime, units, listeners, override_ports, previous_ports):
     return targets
 
 
+def dropin_read_write_paths(text):
+    """The paths of the ReadWritePaths= lines of a drop-in (an empty assignment resets the list)."""
+    paths = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line.startswith("ReadWritePaths="):
+            continue
+        value = line.split("=", 1)[1]
+        if not value:
+            paths = []
+            continue
+        try:
+            words = shlex.split(value)
+        except ValueError:
+            continue
+        for word in words:
+            word = word.lstrip("-+")
+            if word.startswith("/"):
+                paths.append(os.path.normpath(word))
+    return paths
+
+
+def other_homes(users, user):
+    """{home: account} of every account but ``user``, for homes that name a directory of their own."""
+    homes = {}
+    for account in users.values():
+        home = os.path.normpath(account["home"]) if account["home"] not in _NO_HOME else None
+        if account["name"] != user and home and home not in _NOT_A_ROOT:
+            homes.setdefault(home, account["name"])
+    return homes
+
+
+def data_dir_problem(name, real, roots, protected, forbidden, homes):
+    """(kind, why) when ``real`` may not be a data directory of runtime ``name``, else None.
+
+    kind: ``allowed_root`` (too wide: a root itself), ``outside`` (not under an allowed root) or
+    ``system`` (a system directory or tree, or another account's home) - never acceptable.
+    """
+    var = "aihost_service_users_data_dirs.%s" % name
+    if real in roots:
+        return ("allowed_root", "%s is an allowed root itself; give %s a directory of its own, such as %s, in %s"
+                % (real, name, os.path.join(real, name), var))
+    if real in protected or real in _NOT_A_ROOT:
+        return ("system", "%s is a system directory (aihost_service_users_protected_dirs); give %s a directory of its "
+                          "own in %s" % (real, name, var))
+    if not any(is_under(real, root) for root in roots):
+        return ("outside", "%s is outside the allowed roots (%s); list the runtime's real data directories in %s or "
+                           "extend aihost_service_users_allowed_roots" % (real, ", ".join(roots), var))
+    for tree in tuple(forbidden) + SYSTEM_TREES:
+        if is_under(real, tree):
+            return ("system", "%s is in %s, which holds the system's own state: no runtime may own it; give %s a "
+                              "directory of its own in %s" % (real, tree, name, var))
+    for home in sorted(homes):
+        if home in protected:  # an account whose home is /srv or /opt owns nothing there by that
+            continue
+        if is_under(real, home):
+            return ("system", "%s is in %s, the home of the account %s: no runtime may own it; give %s a directory "
+                              "of its own in %s" % (real, home, homes[home], name, var))
+    return None
+
+
 class Planner(object):
     """Everything the plan needs from the host, behind methods tests can replace."""
 
@@ -324,6 +404,21 @@ class Planner(object):
 
     def unit_exists(self, unit):
         return any(self.kind(os.path.join(d, unit)) == "file" for d in UNIT_DIRS)
+
+    def owner_uid(self, path):
+        """Owner of ``path`` (after links), or None."""
+        try:
+            return os.stat(os.path.join(self.root, path.lstrip("/"))).st_uid
+        except (IOError, OSError):
+            return None
+
+    def dropin_paths(self, unit):
+        """ReadWritePaths= of the role's own drop-in of ``unit`` (root's file under /etc), or None
+        when there is no such drop-in."""
+        path = "/etc/systemd/system/%s.d/aihost-sandbox.conf" % unit
+        if self.kind(path) != "file":
+            return None
+        return dropin_read_write_paths(self._read(path))
 
 
 # Where systemd finds unit files (system instance), most specific first.
@@ -468,14 +563,26 @@ def plan(params, host, catalog):
                         "NoNewPrivileges blocks; load nvidia-uvm at boot (modules-load.d) so the node exists")
 
     # --- Runtimes ---------------------------------------------------------------------------
-    seen_users, claimed_dirs = {}, {}
+    seen_users, claimed_dirs, refused = {}, {}, []
+    previous_units = (params["previous_state"] or {}).get("units") or {}
+    if not isinstance(previous_units, dict):
+        previous_units = {}
     previous_ports = {}
     for unit, record in ((params["previous_state"] or {}).get("units") or {}).items():
         if isinstance(record, dict):
             previous_ports[unit] = [p.get("port") for p in record.get("ports") or []
                                     if isinstance(p, dict) and isinstance(p.get("port"), int)]
     runtimes = list(params["runtimes"]) + remembered_runtimes(params["runtimes"], params["previous_state"], host)
-    for runtime in sorted(runtimes, key=lambda r: (r.get("name") or "", [u.get("name") for u in r.get("units") or []])):
+
+    def settled_first(runtime):
+        """Runtimes with declared or pinned directories claim them before newly detected ones."""
+        name = runtime.get("name") or ""
+        unit_names = [u.get("name") for u in runtime.get("units") or []]
+        settled = name in params["data_dirs"] or any(
+            isinstance(previous_units.get(u), dict) and previous_units[u].get("runtime") == name for u in unit_names)
+        return (not settled, name, unit_names)
+
+    for runtime in sorted(runtimes, key=settled_first):
         name = runtime.get("name")
         if not name:
             continue
@@ -534,15 +641,37 @@ def plan(params, host, catalog):
                                   % (group_name, where, problem))
                     continue
 
-        # Data directories: configured ones replace detection.
+        # Data directories. Declared ones (the variable) replace everything and a bad one is an error.
+        # Otherwise the set pinned at the first adoption (state file, and the role's own drop-in) is
+        # used; a directory the runtime reports later - from its argv, environment or working
+        # directory, all of which it controls - is accepted only when its service user already owns
+        # it. Anything else is not handed over: a warning and a record in the state file. At the first
+        # adoption a detected directory that cannot be accepted leaves the runtime as it is.
         homes = set()
         for previous in movers:
             if previous in users and users[previous]["home"] not in ("", "/"):
                 homes.add(os.path.normpath(users[previous]["home"]))
+        others = other_homes(users, user)
         configured = name in params["data_dirs"]
-        candidates = params["data_dirs"].get(name) or [] if configured else runtime.get("data_paths") or []
-        var = "aihost_service_users_data_dirs.%s" % name if configured else "detected data path of %s" % where
-        data_dirs, missing, left_behind = [], [], []
+        var = "aihost_service_users_data_dirs.%s" % name
+        profile = runtime.get("sandbox_profile") or entry.get("sandbox_profile") or "default"
+        records = [previous_units[u] for u in unit_names
+                   if isinstance(previous_units.get(u), dict) and previous_units[u].get("runtime") == name]
+        pinned = set(os.path.normpath(d) for r in records for d in r.get("data_dirs") or []
+                     if isinstance(d, str) and d.startswith("/"))
+        adopted_before = bool(records)
+        # A state file that lost them (issue #17) does not drop what the role's drop-in made writable;
+        # paths set through a profile or an override are theirs, not data directories.
+        by_directive = set()
+        for changes in (profiles.get(profile), params["overrides"].get(name)):
+            value = (changes or {}).get("ReadWritePaths") if isinstance(changes, dict) else None
+            for item in (value if isinstance(value, list) else [value] if value else []):
+                by_directive.update(dropin_read_write_paths("ReadWritePaths=%s" % item))
+        for unit_name in unit_names:
+            written = host.dropin_paths(unit_name)
+            if written is not None:
+                adopted_before = True
+                pinned.update(p for p in written if p not in by_directive)
         program_paths = set()
         for process in runtime.get("processes") or []:
             for path in [process.get("exe")] + list((process.get("cmdline") or [])[:2]):
@@ -552,42 +681,109 @@ def plan(params, host, catalog):
             argv = unit.get("exec_start") or []
             if argv and argv[0].startswith("/"):
                 program_paths.add(os.path.normpath(argv[0]))
-        for raw in candidates:
-            if not isinstance(raw, str) or not raw.startswith("/"):
-                continue
+
+        def problem_of(real):
+            found = data_dir_problem(name, real, roots, protected, params["forbidden_trees"], others)
+            if found:
+                return found
+            inside = sorted(p for p in program_paths if is_under(p, real))
+            if inside:
+                return ("program", "%s contains the runtime's program (%s); giving the service write access to its own "
+                                   "code defeats the sandbox: list only its data directories in %s"
+                        % (real, ", ".join(inside), var))
+            return None
+
+        data_dirs, missing, left_behind, refusals = [], [], [], []
+
+        def resolve(raw):
             kind = host.kind(raw)
             real = host.realpath(raw)
             if kind == "file":
                 real = os.path.dirname(real)
-            elif kind is None:
-                if not configured:
+            return kind, real
+
+        def shown(raw, real):
+            return raw if real == os.path.normpath(raw) else "%s (resolves to %s)" % (raw, real)
+
+        if configured:
+            for raw in params["data_dirs"].get(name) or []:
+                if not isinstance(raw, str) or not raw.startswith("/"):
                     continue
-                missing.append(os.path.normpath(raw))
-            if not configured and any(is_under(real, home) for home in homes):
-                left_behind.append(real)
-                continue
-            if (real in protected or any(is_under(real, tree) for tree in params["forbidden_trees"])
-                    or not any(is_under(real, root) for root in roots)):
-                errors.append("%s: %s%s is outside the allowed roots (%s) or a system directory; "
-                              "list the runtime's real data directories in aihost_service_users_data_dirs.%s "
-                              "or extend aihost_service_users_allowed_roots"
-                              % (var, raw, "" if real == raw else " (resolves to %s)" % real, ", ".join(roots), name))
-                continue
-            inside = sorted(p for p in program_paths if is_under(p, real))
-            if inside:
-                errors.append("%s: %s contains the runtime's program (%s); giving the service write access to its own "
-                              "code defeats the sandbox: list only its data directories in aihost_service_users_data_dirs.%s"
-                              % (var, real, ", ".join(inside), name))
-                continue
-            data_dirs.append(real)
+                kind, real = resolve(raw)
+                if kind is None:
+                    missing.append(os.path.normpath(raw))
+                found = problem_of(real)
+                if found:
+                    errors.append("%s: %s%s" % (var, "" if real == os.path.normpath(raw) else "%s resolves to %s: " % (raw, real),
+                                                found[1]))
+                    continue
+                data_dirs.append(real)
+            dropped = sorted(p for p in pinned if not any(is_under(p, d) for d in data_dirs))
+            if dropped:
+                warnings.append("%s: %s, made writable by an earlier run, %s no longer writable: %s does not list %s"
+                                % (where, ", ".join(dropped), "is" if len(dropped) == 1 else "are", var,
+                                   "it" if len(dropped) == 1 else "them"))
+        else:
+            for raw in sorted(pinned):
+                kind, real = resolve(raw)
+                found = problem_of(real)
+                if found:
+                    refusals.append({"path": raw, "kind": found[0], "reason": "pinned by an earlier run, but " + found[1]})
+                    continue
+                if kind is None:
+                    missing.append(real)
+                data_dirs.append(real)
+            for raw in runtime.get("data_paths") or []:
+                if not isinstance(raw, str) or not raw.startswith("/"):
+                    continue
+                kind, real = resolve(raw)
+                if kind is None or any(is_under(real, d) for d in data_dirs):
+                    continue
+                if any(is_under(real, home) for home in homes):
+                    left_behind.append(real)
+                    continue
+                found = problem_of(real)
+                if found:
+                    refusals.append({"path": shown(raw, real), "kind": found[0], "reason": found[1]})
+                elif not adopted_before:
+                    data_dirs.append(real)
+                elif account and host.owner_uid(real) == account["uid"]:
+                    data_dirs.append(real)
+                else:
+                    refusals.append({"path": shown(raw, real), "kind": "not_pinned",
+                                     "reason": "%s was not a data directory when %s was adopted and %s does not own it; "
+                                               "if %s really keeps data there, list all its data directories in %s"
+                                               % (real, name, user, name, var)})
         # Keep the outermost directories only.
         data_dirs = sorted(set(data_dirs))
         data_dirs = [d for d in data_dirs if not any(d != o and is_under(d, o) for o in data_dirs)]
-        for d in data_dirs:
-            for other_dir, other in claimed_dirs.items():
+        missing = sorted(set(m for m in missing if m in data_dirs or configured))
+        for d in list(data_dirs):
+            for other_dir, (other, other_declared) in sorted(claimed_dirs.items()):
                 if other != name and (is_under(d, other_dir) or is_under(other_dir, d)):
-                    errors.append("data directory %s of %s overlaps %s of %s: each runtime needs its own" % (d, name, other_dir, other))
-            claimed_dirs[d] = name
+                    if configured and other_declared:
+                        errors.append("data directory %s of %s overlaps %s of %s: each runtime needs its own"
+                                      % (d, name, other_dir, other))
+                    else:
+                        refusals.append({"path": d, "kind": "overlap",
+                                         "reason": "%s overlaps %s, the data directory of %s: each runtime needs its own; "
+                                                   "set %s" % (d, other_dir, other, var)})
+                        if d in data_dirs:
+                            data_dirs.remove(d)
+        if refusals and not adopted_before and not configured:
+            # Never adopt a runtime half-way: without its real data directories it would break.
+            reasons = "; ".join("%s" % r["reason"] for r in refusals)
+            warnings.append("%s is left as it is (not adopted, no sandbox): %s" % (where, reasons))
+            skipped.append({"runtime": name, "reason": "not adopted: %s" % reasons})
+            for r in refusals:
+                refused.append(dict(r, runtime=name, units=unit_names, variable=var, adopted=False))
+            continue
+        for r in refusals:
+            warnings.append("%s reports the data directory %s, which is not handed over: %s"
+                            % (where, r["path"], r["reason"]))
+            refused.append(dict(r, runtime=name, units=unit_names, variable=var, adopted=True))
+        for d in data_dirs:
+            claimed_dirs[d] = (name, configured)
         if left_behind:
             warnings.append("%s: %s stay in the home of %s and are not migrated; the service user %s starts with its own "
                             "home%s" % (where, ", ".join(sorted(set(left_behind))), "/".join(movers), user,
@@ -597,7 +793,6 @@ def plan(params, host, catalog):
                             "aihost_service_users_data_dirs.%s if it keeps state" % (where, name))
 
         # Directives.
-        profile = runtime.get("sandbox_profile") or entry.get("sandbox_profile") or "default"
         if profile not in profiles:
             errors.append("%s: sandbox profile %r from the catalog is not defined in aihost_service_users_profiles (defined: %s)"
                           % (where, profile, ", ".join(sorted(profiles))))
@@ -635,7 +830,8 @@ def plan(params, host, catalog):
             "moves": bool(movers),
             "remembered": bool(runtime.get("remembered")),
             "data_dirs": data_dirs,
-            "missing_data_dirs": sorted(set(missing)),
+            "missing_data_dirs": missing,
+            "refused_data_dirs": [r for r in refused if r["runtime"] == name],
             "left_behind": sorted(set(left_behind)),
             "profile": profile,
             "directives": directives,
@@ -656,8 +852,9 @@ def plan(params, host, catalog):
     # Units an earlier run managed that this run leaves alone (not selected) keep their record.
     retained = sorted(unit for unit in ((params["previous_state"] or {}).get("units") or {})
                       if unit not in units_seen and host.unit_exists(unit))
+    services.sort(key=lambda service: (service["runtime"], service["units"]))
     return {"services": services, "skipped": skipped, "gpu": gpu_plan, "login_defs": defs, "retained_units": retained,
-            "warnings": warnings, "errors": errors}
+            "refused": refused, "warnings": warnings, "errors": errors}
 
 
 # --------------------------------------------------------------------------------------------

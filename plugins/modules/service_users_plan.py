@@ -21,7 +21,17 @@ description:
     C(/etc/passwd), C(/etc/group) and C(/etc/login.defs), and builds the text of the sandbox
     drop-in of each unit.
   - Fails, listing every problem, when a service user name collides with a human or shared
-    account, a data directory lies outside the allowed roots, or an input names an unknown runtime.
+    account, a declared data directory (O(data_dirs)) lies outside the allowed roots, is an allowed
+    root itself, a system directory, a system tree such as C(/var/lib/dpkg), C(/var/lib/docker),
+    C(/var/lib/aihost), C(/var/cache/apt) or C(/var/log), or another account's home, or an input names an
+    unknown runtime.
+  - Data directories a runtime reports about itself (argv, environment, working directory) are attacker
+    input. They are taken only at the first adoption, and only when every one of them is acceptable;
+    otherwise the runtime is left as it is (listed in RV(skipped), one warning). After that the
+    directories pinned then (the state file's C(data_dirs) and the role's own drop-in's
+    C(ReadWritePaths=)) are used; a newly reported directory is accepted only when the runtime's service
+    user already owns it. Every directory that is not handed over is a warning and an entry of
+    RV(refused). A pinned directory is never dropped unless O(data_dirs) declares the runtime's list.
   - Changes nothing.
 version_added: "0.1.0"
 author:
@@ -182,8 +192,9 @@ services:
     home: {description: "Home of a created user: its first data directory, or /nonexistent.", type: str}
     previous_run_as: {description: Users it ran as before., type: list, elements: str, sample: [root]}
     moves: {description: Whether it moves away from root or a human user., type: bool}
-    data_dirs: {description: Resolved data directories (ReadWritePaths)., type: list, elements: str}
-    missing_data_dirs: {description: Configured data directories that do not exist yet (created)., type: list, elements: str}
+    data_dirs: {description: Resolved data directories (ReadWritePaths); the pinned set., type: list, elements: str}
+    missing_data_dirs: {description: Declared or pinned data directories that do not exist (created)., type: list, elements: str}
+    refused_data_dirs: {description: "The entries of RV(refused) for this runtime.", type: list, elements: dict}
     left_behind: {description: "Detected paths in the home of the previous (root or human) user; not migrated.", type: list, elements: str}
     remembered: {description: Whether the unit comes from the state of an earlier run because detection no longer sees it., type: bool}
     profile: {description: Sandbox profile from the catalog., type: str, sample: jit}
@@ -207,6 +218,14 @@ gpu:
     pending_nodes: {description: NVIDIA nodes whose live mode or group differ from the target., type: list, elements: dict}
     users_losing_access: {description: Human users outside the NVIDIA group who can open the nodes today., type: list, elements: str}
     groups_missing: {description: GPU groups that do not exist yet (created)., type: list, elements: str}
+refused:
+  description:
+    - Data directories not handed over, each C(runtime), C(units), C(path), C(kind) (V(allowed_root),
+      V(outside), V(system), V(program), V(not_pinned) or V(overlap)), C(reason), C(variable) (the variable
+      that resolves it) and C(adopted) (false when the runtime was left as it is because of it).
+  returned: success
+  type: list
+  elements: dict
 retained_units:
   description: Units of an earlier run's state that this run does not manage but that still exist; their records are kept.
   returned: success
@@ -281,7 +300,7 @@ def main():
     for warning in warnings:
         module.warn(warning)
     module.exit_json(changed=False, services=result["services"], skipped=result["skipped"], gpu=result["gpu"],
-                     login_defs=result["login_defs"], notes=warnings,
+                     login_defs=result["login_defs"], notes=warnings, refused=result["refused"],
                      retained_units=result["retained_units"])
 
 

@@ -401,3 +401,130 @@ def test_file_cap_marks_databases_private():
     patterns = ["*.db", "*.sqlite"]
     assert su.file_cap("webui.db", 0o640, 0o600, patterns) == (0o600, True)
     assert su.file_cap("model.gguf", 0o640, 0o600, patterns) == (0o640, False)
+
+
+# --- hostile runtimes: data directories are pinned at adoption (issues #16, #17) -------------------
+def make_dirs(tmp_path, *paths):
+    for path in paths:
+        (tmp_path / path.lstrip("/")).mkdir(parents=True, exist_ok=True)
+
+
+def adopted_state(runtime_name, unit, user, data_dirs):
+    return {"units": {unit: {"runtime": runtime_name, "user": user, "data_dirs": list(data_dirs), "profile": "default"}}}
+
+
+@pytest.mark.parametrize("system_dir", ["/var/lib/dpkg", "/var/lib/aihost", "/var/lib/docker", "/var/lib/apt/lists",
+                                        "/var/cache/apt", "/var/log/ollama", "/var/lib/postgresql/models"])
+def test_a_system_tree_the_runtime_reports_after_adoption_is_not_handed_over(host, catalog, tmp_path, system_dir):
+    """Ollama, adopted with /var/lib/ollama/models, re-execs with OLLAMA_MODELS=/var/lib/dpkg: the next
+    run keeps the pinned directory, hands over nothing else, warns and records the refusal."""
+    make_dirs(tmp_path, system_dir)
+    rt = runtime("ollama", user="ollama", run_as=["ollama"], data_paths=["/var/lib/ollama/models", system_dir])
+    result = make_plan(host, catalog, [rt],
+                       previous_state=adopted_state("ollama", "ollama.service", "ollama", ["/var/lib/ollama/models"]))
+    assert result["errors"] == []
+    service = result["services"][0]
+    assert service["data_dirs"] == ["/var/lib/ollama/models"]
+    assert "ReadWritePaths=/var/lib/ollama/models" in service["dropin"].splitlines()
+    assert system_dir not in service["dropin"]
+    refused = result["refused"]
+    assert [(r["runtime"], r["path"], r["adopted"], r["variable"]) for r in refused] == [
+        ("ollama", system_dir, True, "aihost_service_users_data_dirs.ollama")]
+    assert service["refused_data_dirs"] == refused
+    warning = [w for w in result["warnings"] if system_dir in w]
+    assert len(warning) == 1 and "ollama" in warning[0] and "not handed over" in warning[0]
+    assert "aihost_service_users_data_dirs.ollama" in warning[0]
+
+
+def test_a_system_tree_reported_at_the_first_adoption_leaves_the_runtime_alone(host, catalog, tmp_path):
+    """OLLAMA_MODELS=/var/lib/dpkg before the role ever ran: Ollama is not adopted (no user, no drop-in,
+    no chown), one warning says why and which variable resolves it, and MLflow is still sandboxed."""
+    make_dirs(tmp_path, "/var/lib/dpkg")
+    result = make_plan(host, catalog, [runtime("ollama", data_paths=["/var/lib/dpkg"]),
+                                       runtime("mlflow", data_paths=["/var/lib/mlflow"])])
+    assert result["errors"] == []
+    assert [s["runtime"] for s in result["services"]] == ["mlflow"]
+    assert [(s["runtime"], s["reason"].startswith("not adopted")) for s in result["skipped"]] == [("ollama", True)]
+    warnings = [w for w in result["warnings"] if "ollama" in w]
+    assert len(warnings) == 1 and "/var/lib/dpkg" in warnings[0] and "aihost_service_users_data_dirs.ollama" in warnings[0]
+    assert [(r["runtime"], r["path"], r["adopted"]) for r in result["refused"]] == [("ollama", "/var/lib/dpkg", False)]
+
+
+def test_jupyter_serving_an_allowed_root_is_left_alone_with_a_clear_message(host, catalog, tmp_path):
+    """--ServerApp.root_dir=/srv: the runtime cannot be given /srv, so it stays as it is and the play
+    goes on; the message says what is wrong and what to set."""
+    make_dirs(tmp_path, "/srv")
+    result = make_plan(host, catalog, [runtime("jupyter", data_paths=["/srv"], profile="jit"),
+                                       runtime("mlflow", data_paths=["/var/lib/mlflow"])])
+    assert result["errors"] == []
+    assert [s["runtime"] for s in result["services"]] == ["mlflow"]
+    message = [w for w in result["warnings"] if w.startswith("runtime jupyter")]
+    assert len(message) == 1
+    assert ("/srv is an allowed root itself; give jupyter a directory of its own, such as /srv/jupyter, in "
+            "aihost_service_users_data_dirs.jupyter") in message[0]
+    assert "not adopted" in message[0] and "outside the allowed roots" not in message[0]
+
+
+@pytest.mark.parametrize("declared", ["/var/lib/dpkg", "/var/lib/aihost/backup", "/var/cache/apt", "/var/log",
+                                      "/var/lib/postgresql", "/usr/share/ollama/.ollama", "/srv"])
+def test_a_declared_system_tree_is_a_variable_error(host, catalog, tmp_path, declared):
+    make_dirs(tmp_path, declared)
+    result = make_plan(host, catalog, [runtime("jupyter")], data_dirs={"jupyter": [declared]})
+    assert result["services"] == []
+    assert any(e.startswith("aihost_service_users_data_dirs.jupyter: ") and declared in e for e in result["errors"]), \
+        result["errors"]
+
+
+def test_a_new_directory_is_accepted_after_adoption_only_when_the_service_user_owns_it(host, catalog, tmp_path):
+    make_dirs(tmp_path, "/var/lib/ollama/extra", "/var/lib/ollama-cache", "/srv/elsewhere")
+    os.chown(str(tmp_path / "var/lib/ollama-cache"), 996, 996)  # ollama's uid in PASSWD
+    rt = runtime("ollama", user="ollama", run_as=["ollama"],
+                 data_paths=["/var/lib/ollama/models", "/var/lib/ollama-cache", "/srv/elsewhere"])
+    result = make_plan(host, catalog, [rt],
+                       previous_state=adopted_state("ollama", "ollama.service", "ollama", ["/var/lib/ollama/models"]))
+    assert result["errors"] == []
+    assert result["services"][0]["data_dirs"] == ["/var/lib/ollama-cache", "/var/lib/ollama/models"]
+    assert [(r["path"], r["kind"]) for r in result["refused"]] == [("/srv/elsewhere", "not_pinned")]
+
+
+def test_a_later_run_never_drops_a_pinned_directory(host, catalog, tmp_path):
+    """Issue #17: the state file says data_dirs: [] and detection reports nothing, but the role's drop-in
+    made /srv/mlflow writable: it stays in ReadWritePaths (and a recorded pin stays without detection)."""
+    make_dirs(tmp_path, "/srv/mlflow")
+    dropin = tmp_path / "etc/systemd/system/mlflow.service.d"
+    dropin.mkdir(parents=True)
+    (dropin / "aihost-sandbox.conf").write_text("[Service]\nUser=mlflow\nReadWritePaths=/srv/mlflow\n")
+    rt = runtime("mlflow", run_as=["mlflow"], data_paths=[])
+    lost = make_plan(host, catalog, [rt], previous_state=adopted_state("mlflow", "mlflow.service", "mlflow", []))
+    assert lost["errors"] == [] and lost["services"][0]["data_dirs"] == ["/srv/mlflow"]
+    assert "ReadWritePaths=/srv/mlflow" in lost["services"][0]["dropin"].splitlines()
+    (dropin / "aihost-sandbox.conf").unlink()
+    recorded = make_plan(host, catalog, [rt],
+                         previous_state=adopted_state("mlflow", "mlflow.service", "mlflow", ["/srv/mlflow"]))
+    assert "ReadWritePaths=/srv/mlflow" in recorded["services"][0]["dropin"].splitlines()
+
+
+def test_an_override_read_write_path_is_not_pinned_as_a_data_directory(host, catalog, tmp_path):
+    make_dirs(tmp_path, "/srv/shared-scratch")
+    dropin = tmp_path / "etc/systemd/system/mlflow.service.d"
+    dropin.mkdir(parents=True)
+    (dropin / "aihost-sandbox.conf").write_text("[Service]\nReadWritePaths=/var/lib/mlflow /srv/shared-scratch\n")
+    result = make_plan(host, catalog, [runtime("mlflow", run_as=["mlflow"])],
+                       previous_state=adopted_state("mlflow", "mlflow.service", "mlflow", ["/var/lib/mlflow"]),
+                       overrides={"mlflow": {"ReadWritePaths": "/var/lib/mlflow /srv/shared-scratch"}})
+    assert result["services"][0]["data_dirs"] == ["/var/lib/mlflow"]
+
+
+def test_a_system_tree_pinned_by_an_older_version_is_no_longer_handed_over(host, catalog, tmp_path):
+    make_dirs(tmp_path, "/var/lib/dpkg")
+    rt = runtime("ollama", user="ollama", run_as=["ollama"], data_paths=["/var/lib/ollama/models"])
+    result = make_plan(host, catalog, [rt], previous_state=adopted_state(
+        "ollama", "ollama.service", "ollama", ["/var/lib/ollama/models", "/var/lib/dpkg"]))
+    assert result["errors"] == [] and result["services"][0]["data_dirs"] == ["/var/lib/ollama/models"]
+    assert [r["path"] for r in result["refused"]] == ["/var/lib/dpkg"]
+    assert any("/var/lib/dpkg" in w and "pinned by an earlier run" in w for w in result["warnings"])
+
+
+def test_dropin_read_write_paths_are_parsed_like_systemd():
+    text = 'ReadWritePaths=/old\nReadWritePaths=\nReadWritePaths=/srv/a "/srv/with blank" -/srv/optional\n'
+    assert su.dropin_read_write_paths(text) == ["/srv/a", "/srv/with blank", "/srv/optional"]
