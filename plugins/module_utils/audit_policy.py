@@ -105,6 +105,14 @@ RULES = {
         "remediation": "Run the aihost.hardening.service_users role again to restore the drop-in. Put local "
                        "changes in a later drop-in (for example zz-local.conf), which the role leaves alone.",
     },
+    "AIH-CFG-008": {
+        "severity": "medium",
+        "title": "AI runtime data directory the service_users role refused to hand over",
+        "remediation": "Find out why the runtime names that directory: a runtime that points at system state "
+                       "(high severity) may be compromised or misconfigured. If it really keeps its data there, give "
+                       "it a directory of its own, list it in the variable the finding names "
+                       "(aihost_service_users_data_dirs.<runtime>) and run the service_users role again.",
+    },
     "AIH-MOD-001": {
         "severity": "critical",
         "title": "Model file that can run code when it is loaded",
@@ -435,7 +443,9 @@ def _world_writable(mode):
 
 
 def _service_users_findings(state):
-    """AIH-CFG-007 per unit whose sandbox drop-in (recorded by service_users) is gone or edited."""
+    """AIH-CFG-007 per unit whose sandbox drop-in (recorded by service_users) is gone or edited;
+    AIH-CFG-008 per data directory the role refused (a runtime left as it is, or a directory not handed
+    over), high when the directory is system state or another account's home."""
     findings = []
     for unit in (state or {}).get("units") or []:
         if not unit.get("unit_present"):
@@ -449,6 +459,20 @@ def _service_users_findings(state):
         else:
             continue
         findings.append(_finding("AIH-CFG-007", unit.get("unit"), evidence, runtime=unit.get("runtime")))
+    for item in (state or {}).get("refused") or []:
+        runtime = item.get("runtime")
+        units = ", ".join(item.get("units") or [])
+        instance = "%s (%s)" % (runtime, units) if units else runtime
+        if item.get("adopted") is False:
+            evidence = "%s is left as it is (not adopted, no sandbox) because of its data directory %s: %s" % (
+                instance, item.get("path"), item.get("reason"))
+        else:
+            evidence = "%s reports the data directory %s, which was not handed over: %s" % (
+                instance, item.get("path"), item.get("reason"))
+        findings.append(_finding(
+            "AIH-CFG-008", "%s %s" % (runtime, item.get("path")), evidence,
+            severity="high" if item.get("kind") == "system" else None,
+            runtime=runtime, path=item.get("path"), variable=item.get("variable")))
     return findings
 
 

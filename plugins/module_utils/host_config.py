@@ -17,7 +17,8 @@ Two layers, so unit tests feed fixture text to the parsing and a fake module to 
 - ``read_model_integrity(state_dir)`` reads the JSON the model_integrity role (``findings.json``) and
   its verify timer (``last-verify.json``) leave on the host; ``summarize_model_integrity`` is pure.
 - ``read_service_users(state_file)`` checks each unit the service_users role recorded against its
-  drop-in as it is now (``dropin_drift`` is pure).
+  drop-in as it is now (``dropin_drift`` is pure), and passes on the data directories the role refused
+  and the runtimes it left as they are (``refused_entries`` is pure).
 
 Standard library only: this runs on targets (aihost.hardening.host_audit_facts) and on the
 controller (the audit filters).
@@ -355,6 +356,33 @@ def dropin_drift(directives, dropin_text):
     return [directive for directive in directives if directive not in lines]
 
 
+REFUSED_KINDS = ("allowed_root", "outside", "system", "program", "not_pinned", "overlap")
+
+
+def _text(value, limit=512):
+    """A string from the state file, capped (it may quote what a runtime said about itself)."""
+    if not isinstance(value, str):
+        return None
+    return value if len(value) <= limit else value[:limit] + "..."
+
+
+def refused_entries(document):
+    """The ``refused`` list of service_users.json, each entry reduced to known fields and types."""
+    entries = []
+    for item in (document or {}).get("refused") or []:
+        if not isinstance(item, dict) or not _text(item.get("runtime")) or not _text(item.get("path")):
+            continue
+        entries.append({
+            "runtime": _text(item["runtime"], 64), "path": _text(item["path"]),
+            "units": [_text(u, 256) for u in item.get("units") or [] if _text(u, 256)][:8],
+            "kind": item.get("kind") if item.get("kind") in REFUSED_KINDS else "unknown",
+            "reason": _text(item.get("reason"), 1024) or "",
+            "variable": _text(item.get("variable"), 128) or "aihost_service_users_data_dirs.%s" % _text(item["runtime"], 64),
+            "adopted": item.get("adopted") is not False,
+        })
+    return entries
+
+
 def read_service_users(state_file, root="/"):
     """The service_users role's managed units, each checked against its drop-in as it is now.
 
@@ -362,11 +390,12 @@ def read_service_users(state_file, root="/"):
     directives it wrote. A drop-in that is gone or no longer carries them means the sandbox was
     undone behind the role's back (local changes belong in a later drop-in, which this does not
     read). A unit whose unit file is gone (the runtime was removed) is marked, not judged.
-    Returns None when the role never ran on this host.
+    ``refused``: the data directories the role did not hand over and the runtimes it left as they
+    are, as it recorded them. Returns None when the role never ran on this host.
     """
     document, error, _mtime = _read_json(os.path.join(root, state_file.lstrip("/")))
     if document is None:
-        return None if error is None else {"units": [], "errors": ["%s: %s" % (state_file, error)]}
+        return None if error is None else {"units": [], "refused": [], "errors": ["%s: %s" % (state_file, error)]}
     units = []
     for name in sorted(document.get("units") or {}):
         record = document["units"][name] or {}
@@ -383,7 +412,7 @@ def read_service_users(state_file, root="/"):
             entry["dropin_present"] = True
             entry["missing_directives"] = dropin_drift(record.get("directives") or [], text)
         units.append(entry)
-    return {"units": units, "errors": []}
+    return {"units": units, "refused": refused_entries(document), "errors": []}
 
 
 def read_model_integrity(state_dir, root="/"):

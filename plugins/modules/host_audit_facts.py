@@ -253,8 +253,8 @@ host_checks:
         version: {description: Installed version., type: str, sample: "1.0.6-2+deb12u2"}
     service_users:
       description:
-        - The units the service_users role sandboxed, each checked against its drop-in now. Null when the
-          role never ran on the host.
+        - The units the service_users role sandboxed, each checked against its drop-in now, and the data
+          directories it refused. Null when the role never ran on the host.
       type: complex
       contains:
         errors: {description: Why the state file could not be used., type: list, elements: str}
@@ -272,6 +272,20 @@ host_checks:
             missing_directives: {description: The role's directives (C(Key=Value)) no longer in the drop-in., type: list, elements: str}
             score_after: {description: The C(systemd-analyze security) score the role measured., type: float}
             meets_target: {description: Whether that score met the role's target., type: bool}
+        refused:
+          description:
+            - Data directories the role did not hand over, and runtimes it left as they are (C(adopted) false),
+              as recorded in its state file (AIH-CFG-008). Strings are capped in length.
+          type: list
+          elements: dict
+          contains:
+            runtime: {description: The runtime's catalog name., type: str, sample: ollama}
+            units: {description: Its units., type: list, elements: str}
+            path: {description: The directory the runtime reported (or that was pinned)., type: str, sample: /var/lib/dpkg}
+            kind: {description: "V(allowed_root), V(outside), V(system), V(program), V(not_pinned), V(overlap) or V(unknown).", type: str}
+            reason: {description: Why it was refused., type: str}
+            variable: {description: The variable that resolves it., type: str, sample: aihost_service_users_data_dirs.ollama}
+            adopted: {description: False when the runtime was left as it is because of it., type: bool}
     model_integrity:
       description:
         - The model_integrity role's latest results. Files that can run code come from C(findings.json) (every

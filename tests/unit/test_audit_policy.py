@@ -255,3 +255,25 @@ def test_a_sandbox_removed_or_edited_behind_the_roles_back_is_a_finding():
         ("AIH-CFG-007", "ollama.service"), ("AIH-CFG-007", "vllm.service")]
     assert "/etc/x/ollama.conf is gone" in findings[0]["evidence"]
     assert "no longer sets 2 of the role's directives: User=vllm, ProtectSystem=strict" in findings[1]["evidence"]
+
+
+def test_a_data_directory_the_service_users_role_refused_is_a_finding():
+    """AIH-CFG-008 names the runtime, the path and the variable to set: high for system state a runtime
+    pointed at, medium for a runtime left as it is because its directory is ambiguous."""
+    refused = [
+        {"runtime": "ollama", "units": ["ollama.service"], "path": "/var/lib/dpkg", "kind": "system", "adopted": True,
+         "reason": "/var/lib/dpkg is in /var/lib/dpkg, which holds the system's own state",
+         "variable": "aihost_service_users_data_dirs.ollama"},
+        {"runtime": "jupyter", "units": ["jupyter.service"], "path": "/srv", "kind": "allowed_root", "adopted": False,
+         "reason": "/srv is an allowed root itself; give jupyter a directory of its own, such as /srv/jupyter, in "
+                   "aihost_service_users_data_dirs.jupyter", "variable": "aihost_service_users_data_dirs.jupyter"},
+    ]
+    findings = ap.evaluate({"listeners": [], "runtimes": []}, {},
+                           dict(GOOD_CHECKS, service_users={"units": [], "refused": refused}), [], ADVISORIES)
+    assert [(f["id"], f["severity"], f["subject"], f["variable"]) for f in findings] == [
+        ("AIH-CFG-008", "high", "ollama /var/lib/dpkg", "aihost_service_users_data_dirs.ollama"),
+        ("AIH-CFG-008", "medium", "jupyter /srv", "aihost_service_users_data_dirs.jupyter")]
+    assert "ollama (ollama.service) reports the data directory /var/lib/dpkg, which was not handed over" in \
+        findings[0]["evidence"]
+    assert "jupyter (jupyter.service) is left as it is (not adopted, no sandbox)" in findings[1]["evidence"]
+    assert "aihost_service_users_data_dirs.jupyter" in findings[1]["evidence"]

@@ -121,3 +121,16 @@ def test_documentation_lists_every_option_and_returned_key():
     assert set(returned["host_checks"]["contains"]) == {
         "firewall", "automatic_updates", "data_path_modes", "packages", "service_users", "model_integrity"}
     assert set(returned["ansible_facts"]["contains"]) == {"aihost_runtime", "aihost_gpu"}
+
+
+def test_the_service_users_refusals_reach_the_host_checks(fixture_tree, capsys, monkeypatch):
+    root = fixture_tree("procfs/debian12-standins")
+    state = os.path.join(root, "var", "lib", "aihost")
+    os.makedirs(state, exist_ok=True)
+    with open(os.path.join(state, "service_users.json"), "w") as handle:
+        json.dump({"schema_version": 1, "units": {}, "refused": [
+            {"runtime": "ollama", "units": ["ollama.service"], "path": "/var/lib/dpkg", "kind": "system",
+             "reason": "system state", "variable": "aihost_service_users_data_dirs.ollama", "adopted": True}]}, handle)
+    checks = run(capsys, monkeypatch, module, module.main, root)["host_checks"]
+    assert [(r["runtime"], r["path"], r["variable"]) for r in checks["service_users"]["refused"]] == [
+        ("ollama", "/var/lib/dpkg", "aihost_service_users_data_dirs.ollama")]

@@ -330,3 +330,29 @@ def test_an_edited_or_removed_drop_in_is_noticed(tmp_path):
 
 def test_no_state_file_means_the_role_never_ran(tmp_path):
     assert host_config.read_service_users("/var/lib/aihost/service_users.json", str(tmp_path)) is None
+
+
+def test_refused_data_directories_are_passed_on_with_known_fields_only(tmp_path):
+    """The role's state lists what it did not hand over; the reader keeps known fields, caps strings
+    (they quote what a runtime said about itself) and drops malformed entries."""
+    state_file = write_service_users(tmp_path, service_users.render_dropin("ollama", "default", DIRECTIVES))
+    path = tmp_path / state_file.lstrip("/")
+    document = json.loads(path.read_text())
+    document["refused"] = [
+        {"runtime": "ollama", "units": ["ollama.service"], "path": "/var/lib/dpkg", "kind": "system",
+         "reason": "/var/lib/dpkg is in /var/lib/dpkg, which holds the system's own state", "adopted": True,
+         "variable": "aihost_service_users_data_dirs.ollama", "extra": "dropped"},
+        {"runtime": "jupyter", "units": ["jupyter.service"], "path": "/srv", "kind": "allowed_root",
+         "reason": "x" * 5000, "variable": "aihost_service_users_data_dirs.jupyter", "adopted": False},
+        {"runtime": "broken"}, "not a dict"]
+    path.write_text(json.dumps(document))
+    refused = host_config.read_service_users(state_file, str(tmp_path))["refused"]
+    assert [(r["runtime"], r["path"], r["kind"], r["adopted"]) for r in refused] == [
+        ("ollama", "/var/lib/dpkg", "system", True), ("jupyter", "/srv", "allowed_root", False)]
+    assert "extra" not in refused[0] and refused[0]["variable"] == "aihost_service_users_data_dirs.ollama"
+    assert len(refused[1]["reason"]) < 1100
+
+
+def test_a_state_file_without_refusals_has_an_empty_list(tmp_path):
+    state_file = write_service_users(tmp_path, service_users.render_dropin("ollama", "default", DIRECTIVES))
+    assert host_config.read_service_users(state_file, str(tmp_path))["refused"] == []
