@@ -351,8 +351,9 @@ def data_dir_problem(name, real, roots, protected, forbidden, homes):
                            "extend aihost_service_users_allowed_roots" % (real, ", ".join(roots), var))
     for tree in tuple(forbidden) + SYSTEM_TREES:
         if is_under(real, tree):
-            return ("system", "%s is in %s, which holds the system's own state: no runtime may own it; give %s a "
-                              "directory of its own in %s" % (real, tree, name, var))
+            where = "%s holds" % real if real == tree else "%s is in %s, which holds" % (real, tree)
+            return ("system", "%s the system's own state: no runtime may own it; give %s a directory of its own "
+                              "in %s" % (where, name, var))
     for home in sorted(homes):
         if home in protected:  # an account whose home is /srv or /opt owns nothing there by that
             continue
