@@ -12,11 +12,14 @@ the attacks of a compromised runtime can happen between two site.yml runs:
   5. audit.yml -v on hostile-site.
 The firewall attacks (rollback, local run with empty admin networks, a split /0) follow.
 """
+import hashlib
+import io
 import json
 import os
 import re
 import shlex
 import subprocess
+import tarfile
 import time
 
 import pytest
@@ -164,6 +167,9 @@ def test_audit_runs_no_binary_a_user_can_change(first_audit):
     report = json.load(open(os.path.join(report_dir, "hostile-audit.json")))
     text = json.dumps(report)
     assert "/home/eve/bin/ollama" in text and "/home/eve/tools/llama-server" in text, text[:3000]
+    warnings = "\n".join(report["aihost_runtime"]["warnings"])
+    assert "/home/eve/bin/ollama --version not run as root" in warnings, warnings
+    assert "/home/eve/tools/llama-server --version not run as root" in warnings, warnings
 
 
 def test_planted_binary_would_have_run_as_root_before_the_fix():
@@ -271,6 +277,49 @@ def test_split_zero_for_an_ai_port_is_refused_before_any_change(attacked_site):
                       *admin_vars(aihost_allowed_exposures=exposures))
     assert rc != 0 and "11434" in out, out[-4000:]
     assert run_ok(SITE_HOST, "nft -s list table inet aihost") == ruleset_before
+
+
+# --- Attack 10: a crafted release tarball for the runtime updater -------------------------------
+
+def crafted_release():
+    """A release archive with the binary and a hard link out of the install prefix to /etc/shadow
+    (a hard link's target is relative to the archive root: ../../etc/shadow from /usr/local)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        binary = b"#!/bin/sh\necho 'ollama version is 9.9.9'\n"
+        member = tarfile.TarInfo("bin/ollama")
+        member.size, member.mode = len(binary), 0o755
+        archive.addfile(member, io.BytesIO(binary))
+        link = tarfile.TarInfo("lib/ollama/x/shadow")
+        link.type, link.linkname = tarfile.LNKTYPE, "../../etc/shadow"
+        archive.addfile(link)
+    return buffer.getvalue()
+
+
+def test_crafted_release_tarball_gains_nothing(attacked_site):
+    release = crafted_release()
+    PEER.run("mkdir -p /srv/release")
+    subprocess.run(["docker", "exec", "-i", "hostile-peer", "sh", "-c", "cat > /srv/release/ollama-linux-amd64.tgz"],
+                   input=release, check=True)
+    PEER.run("cd /srv/release && setsid python3 -m http.server 8000 > /tmp/http.log 2>&1 &")
+    peer_ip = subprocess.run(["docker", "inspect", "-f", "{{ (index .NetworkSettings.Networks \"%s\").IPAddress }}" % NETWORK,
+                              "hostile-peer"], capture_output=True, text=True, check=True).stdout.strip()
+    runtime = {"name": "ollama", "kind": "binary", "policy": "apply", "binary": "/usr/local/bin/ollama",
+               "version": "9.9.9", "sha256": hashlib.sha256(release).hexdigest(),
+               "url": "http://%s:8000/ollama-linux-amd64.tgz" % peer_ip,
+               "archive_members": ["bin/ollama", "lib/ollama"]}
+    rc, out = ansible("updates.yml", "--limit", "hostile-site", "-e", json.dumps(
+        {"aihost_updates_os_enabled": False, "aihost_updates_runtimes": [runtime]}))
+    assert rc == 0, out[-4000:]
+    SITE_HOST.run("systemctl start aihost-update-ollama.service")
+    status = json.loads(run_ok(SITE_HOST, "cat /var/lib/aihost/updates/ollama.json"))
+    assert status["result"] == "failed" and "lib/ollama/x/shadow refused" in status["message"], status
+    assert "failed before anything changed" in status["message"], status
+    # (/etc/shadow has other links: the ones root planted in the data directories above.)
+    assert run_ok(SITE_HOST, "find /usr/local -samefile /etc/shadow") == "", "no hard link to /etc/shadow was made"
+    assert not SITE_HOST.file("/usr/local/lib/ollama").exists
+    # The compromised Ollama is still the binary that runs (nothing was installed).
+    assert "re-executes itself" in SITE_HOST.file("/usr/local/bin/ollama").content_string
 
 
 # --- After every attack: the perimeter holds -----------------------------------------------------
