@@ -26,6 +26,8 @@ from ansible_collections.aihost.hardening.plugins.module_utils import procfs
 from ansible_collections.aihost.hardening.plugins.module_utils import redact
 from ansible_collections.aihost.hardening.plugins.module_utils.container_api import (
     image_tag, normalise_image)
+# The one dpkg status parser of the collection.
+from ansible_collections.aihost.hardening.plugins.module_utils.packages import parse_dpkg_status
 from ansible_collections.aihost.hardening.plugins.module_utils.runtime_catalog import (
     SCHEMA_VERSION, catalog_summary, match_order)
 
@@ -552,22 +554,6 @@ def scan_pip(catalog, root="/", cache=None):
                     found.setdefault(runtime, []).append({
                         "manager": "pip", "name": dist, "version": dists[key],
                         "location": "/" + os.path.relpath(site_dir, root)})
-    return found
-
-
-def parse_dpkg_status(text, names):
-    """Installed versions of the given Debian packages from /var/lib/dpkg/status text."""
-    found = {}
-    if not names:
-        return found
-    pattern = re.compile(r"^Package: (%s)$" % "|".join(re.escape(name) for name in names), re.M)
-    for match in pattern.finditer(text):
-        end = text.find("\n\n", match.end())
-        stanza = text[match.start():end if end >= 0 else len(text)]
-        status = re.search(r"^Status: (.*)$", stanza, re.M)
-        version = re.search(r"^Version: (.*)$", stanza, re.M)
-        if status and status.group(1).endswith(" installed") and version:
-            found[match.group(1)] = version.group(1).strip()
     return found
 
 
