@@ -35,6 +35,10 @@ DPKG_INSTALLED_STATES = frozenset(("installed", "triggers-awaiting", "triggers-p
 RPM_QUERYFORMAT = "%{NAME}\\t%{EPOCH}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\n"
 _RPM_NONE = "(none)"
 
+# What the package manager's Ansible module needs on the host to install anything: ansible.builtin.apt
+# imports python3-apt (and installs it itself when it can, but fails in check mode without it).
+INSTALLER_DEPENDENCIES = {"dpkg": ("python3-apt",), "rpm": ()}
+
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 _FIELDS = ("Package", "Status", "Version", "Architecture", "Section")
 
@@ -145,6 +149,16 @@ def missing_packages(packages, required):
     for name in required or []:
         if name not in packages and name not in missing:
             missing.append(name)
+    return missing
+
+
+def packages_to_install(packages, required, manager, installer_dependencies=False):
+    """``missing_packages``, then, when anything is missing and ``installer_dependencies`` is set,
+    the packages the installing module needs itself (INSTALLER_DEPENDENCIES) that are not installed."""
+    missing = missing_packages(packages, required)
+    if missing and installer_dependencies:
+        missing.extend(missing_packages(packages, [name for name in INSTALLER_DEPENDENCIES.get(manager, ())
+                                                   if name not in missing]))
     return missing
 
 

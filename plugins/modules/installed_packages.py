@@ -46,6 +46,15 @@ options:
     type: list
     elements: str
     default: []
+  installer_dependencies:
+    description:
+      - When some of O(required) is missing, also list in RV(missing) what the module that installs
+        them needs on the host and lacks. On dpkg hosts that is C(python3-apt), which
+        M(ansible.builtin.apt) imports. That module installs it by itself in a normal run, but fails in
+        check mode without it, so a role can say in check mode everything a run would install.
+      - Nothing on rpm hosts (M(ansible.builtin.dnf) uses the dnf bindings that come with dnf).
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -72,7 +81,14 @@ EXAMPLES = r"""
 - name: Read the installed packages and the ones the role still needs
   aihost.hardening.installed_packages:
     required: [nftables]
+    installer_dependencies: true
   register: packages_read
+
+- name: Say in check mode what a run would install (python3-apt included where it is missing)
+  ansible.builtin.debug:
+    msg: "would install {{ packages_read.missing | join(', ') }}"
+  changed_when: true
+  when: packages_read.missing | length > 0 and ansible_check_mode
 
 - name: Install what is missing
   ansible.builtin.apt:
@@ -142,7 +158,9 @@ manager:
   type: str
   sample: dpkg
 missing:
-  description: The names of O(required) that are not installed, in the order given.
+  description:
+    - The names of O(required) that are not installed, in the order given; then, with
+      O(installer_dependencies), those the installing module needs and the host lacks.
   returned: always
   type: list
   elements: str
@@ -152,7 +170,7 @@ missing:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.aihost.hardening.plugins.module_utils.packages import (
-    PackageReadError, missing_packages, read_packages)
+    PackageReadError, packages_to_install, read_packages)
 
 # Tests point this at a fixture tree.
 HOST_ROOT = "/"
@@ -162,6 +180,7 @@ def argument_spec():
     return dict(
         manager=dict(type="str", default="auto", choices=["auto", "dpkg", "rpm"]),
         required=dict(type="list", elements="str", default=[]),
+        installer_dependencies=dict(type="bool", default=False),
     )
 
 
@@ -171,8 +190,8 @@ def main():
         manager, packages = read_packages(module, module.params["manager"], HOST_ROOT)
     except PackageReadError as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, manager=manager, missing=missing_packages(packages, module.params["required"]),
-                     ansible_facts=dict(packages=packages))
+    missing = packages_to_install(packages, module.params["required"], manager, module.params["installer_dependencies"])
+    module.exit_json(changed=False, manager=manager, missing=missing, ansible_facts=dict(packages=packages))
 
 
 if __name__ == "__main__":

@@ -118,6 +118,18 @@ def test_missing_keeps_order_and_names_each_once():
     assert packages.missing_packages(found, []) == []
 
 
+def test_installer_dependencies_come_only_with_something_to_install():
+    """python3-apt is added (once, last) on a dpkg host that lacks it, only when something else is
+    missing: with nothing to install, ansible.builtin.apt is not called and needs nothing."""
+    found = {"nftables": [{}]}
+    assert packages.packages_to_install(found, ["nginx"], "dpkg", True) == ["nginx", "python3-apt"]
+    assert packages.packages_to_install(found, ["nftables"], "dpkg", True) == []
+    assert packages.packages_to_install(found, ["python3-apt", "nginx"], "dpkg", True) == ["python3-apt", "nginx"]
+    assert packages.packages_to_install(dict(found, **{"python3-apt": [{}]}), ["nginx"], "dpkg", True) == ["nginx"]
+    assert packages.packages_to_install(found, ["nginx"], "dpkg", False) == ["nginx"]
+    assert packages.packages_to_install(found, ["nginx"], "rpm", True) == ["nginx"]
+
+
 # --- rpm -------------------------------------------------------------------------------------------
 
 def test_rpm_output_gives_package_facts_shape():
@@ -141,6 +153,15 @@ def test_module_reads_dpkg_and_names_what_is_missing(tmp_path, capsys, monkeypat
     assert result["missing"] == ["nginx", "python3-apt"]
     assert result["ansible_facts"]["packages"] == packages.parse_dpkg_packages(fixture("debian12-dpkg-status"))
     assert calls == [], "reading dpkg runs no command"
+
+
+def test_module_adds_python3_apt_where_apt_will_need_it(tmp_path, capsys, monkeypatch):
+    """The captured host has no python3-apt (a minimal Debian): asked for, it comes after nginx."""
+    root = dpkg_root(tmp_path, "debian12-dpkg-status")
+    result, _ = run(capsys, monkeypatch, root, {"required": ["nftables", "nginx"], "installer_dependencies": True})
+    assert result["missing"] == ["nginx", "python3-apt"]
+    result, _ = run(capsys, monkeypatch, root, {"required": ["nftables"], "installer_dependencies": True})
+    assert result["missing"] == []
 
 
 def test_check_mode_gives_the_same_result(tmp_path, capsys, monkeypatch):
