@@ -95,6 +95,24 @@ def first_site(first_audit):
     return {"out": out, "before": before, "after": run_ok(SITE_HOST, OWNERSHIP)}
 
 
+def reexec_runtime(as_runtime):
+    """Have the compromised Ollama re-exec itself in place; return its PID once its environment shows it."""
+    answers = "python3 -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:11434/', timeout=5)\""
+    for _attempt in range(3):
+        deadline = time.time() + 60
+        while SITE_HOST.run(answers).rc != 0:
+            assert time.time() < deadline, "ollama.service answers on 127.0.0.1:11434"
+            time.sleep(1)
+        pid = run_ok(SITE_HOST, "systemctl show -P MainPID ollama.service").strip()
+        SITE_HOST.run(as_runtime + "kill -USR1 %s" % pid)
+        for _second in range(15):
+            if "OLLAMA_MODELS=/var/lib/dpkg" in SITE_HOST.run("tr '\\0' '\\n' < /proc/%s/environ" % pid).stdout:
+                return pid
+            time.sleep(1)
+    raise AssertionError("the compromised runtime re-executed itself with the new environment:\n" + SITE_HOST.run(
+        "systemctl status --no-pager ollama.service; journalctl --no-pager -n 30 -u ollama.service").stdout)
+
+
 @pytest.fixture(scope="module")
 def attacked_site(first_site):
     """The compromised runtime attacks, then site.yml runs again (full run) while the race runs."""
@@ -102,8 +120,7 @@ def attacked_site(first_site):
     etc_shadow = SITE_HOST.file("/etc/shadow")
     shadow_before = (etc_shadow.user, etc_shadow.group, etc_shadow.mode)
     user = run_ok(SITE_HOST, "systemctl show -P User ollama.service").strip()
-    pid = run_ok(SITE_HOST, "systemctl show -P MainPID ollama.service").strip()
-    assert user and user != "root" and pid != "0", "site.yml adopted ollama.service (user %r, pid %s)" % (user, pid)
+    assert user and user != "root", "site.yml adopted ollama.service (user %r)" % user
     models = "/var/lib/ollama/models"
     as_runtime = "runuser -u %s -- " % shlex.quote(user)
     # Links the runtime may make in its own tree: to /etc, and to /etc/shadow.
@@ -112,13 +129,10 @@ def attacked_site(first_site):
     # A hard link to /etc/shadow, as on a host with fs.protected_hardlinks=0 (the kernel here refuses
     # it to the runtime's user, so root makes it on the attacker's behalf).
     run_ok(SITE_HOST, "ln -f /etc/shadow %s/blobs/shadow-hardlink" % models)
-    # Re-exec in place (same PID) with a system tree as its model directory.
+    # Re-exec in place (same PID) with a system tree as its model directory. The runtime must be
+    # serving (its SIGUSR1 handler installed) first: site.yml may have restarted it moments ago.
     run_ok(SITE_HOST, as_runtime + "sh -c 'echo OLLAMA_MODELS=/var/lib/dpkg > %s/.reexec'" % models)
-    run_ok(SITE_HOST, as_runtime + "kill -USR1 %s" % pid)
-    deadline = time.time() + 30
-    while "OLLAMA_MODELS=/var/lib/dpkg" not in SITE_HOST.run("tr '\\0' '\\n' < /proc/%s/environ" % pid).stdout:
-        assert time.time() < deadline, "the compromised runtime re-executed itself with the new environment"
-        time.sleep(1)
+    pid = reexec_runtime(as_runtime)
     # The swap race runs in the background (bounded) while site.yml walks the data directory.
     race_dir = models + "/race"
     SITE_HOST.run(as_runtime + "sh -c 'setsid /usr/local/share/aihost-test/swap_race.py %s /etc 600 "
