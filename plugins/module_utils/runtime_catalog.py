@@ -53,6 +53,34 @@ data_flags     [flags] whose value is a data/model path
 risky_flags    list of {flag|env: name, value: regex (optional), unless_auth: bool (not risky
                when auth is on), root_only: bool (risky only when the process runs as root), reason}
 sandbox_profile default | jit (jit: needs writable+executable memory: JIT compilers, CUDA, JVM)
+health         dict, optional: a cheap call that exercises the runtime's real work, made by the
+               service_users role after it restarted the runtime under a new sandbox
+               (plugins/module_utils/runtime_health.py runs it; null: ports only):
+  steps        list, required, run in order against each port the runtime listens on:
+                 method   GET | HEAD | POST | PUT | PATCH | DELETE
+                 path     str starting with "/" (after the base_url below)
+                 body     JSON value sent as application/json (optional)
+                 headers  {name: str} (optional)
+                 expect   {status: [int], json_keys: [str] (top-level keys the JSON answer has)}
+                 save     {variable: key}: top-level answer keys later steps and cleanups use
+                 retry_status [int]: answers that mean "not ready yet" (retried until the timeout)
+                 timeout  seconds for this call (optional; default the module's request_timeout)
+                 writes   bool (default true for POST, PUT, PATCH, DELETE): a step that writes
+                          must carry a cleanup
+                 cleanup  {method, path, body, headers, expect {status}}: undoes the step; run
+                          whenever the step was sent, even when a later step failed
+               Strings of path, body and headers may use {name} (aihost-health-<random hex>, the
+               name of the object the check creates), {nonce} (random hex) and saved variables.
+  processes    alternatives as in match.processes: the check applies only to main processes that
+               match one (others are noted, not failed)
+  credential   where the runtime's own secret is read on the host: files [{path, key}] (JSON
+               files; "{pid}" is the main process, "$VAR" and "~" as in data_paths, only files
+               its user owns), then flags [names], then env [names]; header (name), scheme (put
+               before the secret), separator (the first item of a list value). The secret is
+               sent in that header and never returned. Without one, a runtime whose auth is on
+               is skipped with a note.
+  base_url     where the API is mounted: files, flags, env as in credential (first found)
+  note         str
 notes          str
 """
 
@@ -76,6 +104,25 @@ CATEGORIES = ("llm_server", "llm_ui", "image_ui", "inference_server", "distribut
 # --------------------------------------------------------------------------------------------
 # The catalog. Facts come from ../shared/reference/runtime-facts.md (ports, flags, env vars).
 # --------------------------------------------------------------------------------------------
+# Where Jupyter Server (jpserver-<pid>.json) and Notebook < 7 (nbserver-<pid>.json) record the
+# token and base URL they resolved (jupyter_core's jupyter_runtime_dir(): $JUPYTER_RUNTIME_DIR, else
+# $JUPYTER_DATA_DIR/runtime, else $XDG_DATA_HOME/jupyter/runtime, else ~/.local/share/jupyter/runtime).
+_JUPYTER_RUNTIME_DIRS = ("$JUPYTER_RUNTIME_DIR", "$JUPYTER_DATA_DIR/runtime", "$XDG_DATA_HOME/jupyter/runtime",
+                         "~/.local/share/jupyter/runtime")
+
+
+def _jupyter_runtime_files(key):
+    return [{"path": "%s/%s-{pid}.json" % (directory, prefix), "key": key}
+            for directory in _JUPYTER_RUNTIME_DIRS for prefix in ("jpserver", "nbserver")]
+
+
+# A file written through the contents API and deleted again. Jupyter moves deleted files to its
+# user's trash when FileContentsManager.delete_to_trash is on (the default), so say what it is.
+_JUPYTER_CHECK_FILE = "aihost.hardening health check: written and deleted through the contents API, safe to delete\n"
+# tornado's XSRF check compares the _xsrf cookie with the X-XSRFToken header; token-authenticated
+# requests skip it, a server without authentication does not.
+_JUPYTER_XSRF = {"Cookie": "_xsrf={nonce}", "X-XSRFToken": "{nonce}"}
+
 CATALOG = {
     "ollama": {
         "display_name": "Ollama",
@@ -100,6 +147,9 @@ CATALOG = {
              "reason": "logs full request bodies (prompts) to a temporary directory"},
         ],
         "sandbox_profile": "jit",
+        # GET /api/tags lists the local models: it reads every manifest under OLLAMA_MODELS.
+        "health": {"steps": [{"method": "GET", "path": "/api/tags",
+                              "expect": {"status": [200], "json_keys": ["models"]}}]},
     },
     "vllm": {
         "display_name": "vLLM",
@@ -161,6 +211,17 @@ CATALOG = {
             {"flag": "--props", "reason": "allows changing server settings through POST /props"},
         ],
         "sandbox_profile": "jit",
+        # llama-server's native completion endpoint: one token proves the model is loaded and runs.
+        # 503 means "Loading model"; rpc-server and llama-cpp-python's server do not serve it.
+        "health": {
+            "processes": [{"argv": ["llama-server"]}],
+            "credential": {"flags": ["--api-key"], "env": ["LLAMA_API_KEY"], "header": "Authorization",
+                           "scheme": "Bearer", "separator": ","},
+            "base_url": {"flags": ["--api-prefix"], "env": ["LLAMA_ARG_API_PREFIX"]},
+            "steps": [{"method": "POST", "path": "/completion", "body": {"prompt": "hi", "n_predict": 1},
+                       "writes": False, "expect": {"status": [200], "json_keys": ["content"]},
+                       "retry_status": [503], "timeout": 60}],
+        },
     },
     "localai": {
         "display_name": "LocalAI",
@@ -477,6 +538,20 @@ CATALOG = {
             {"flag": "--ServerApp.disable_check_xsrf", "value": r"(?i)^true$", "reason": "turns off XSRF protection"},
         ],
         "sandbox_profile": "jit",
+        # Save a text file in the root directory through the contents API, then delete it.
+        "health": {
+            "credential": {"files": _jupyter_runtime_files("token"),
+                           "flags": ["--IdentityProvider.token", "--ServerApp.token", "--NotebookApp.token"],
+                           "env": ["JUPYTER_TOKEN"], "header": "Authorization", "scheme": "token"},
+            "base_url": {"files": _jupyter_runtime_files("base_url"),
+                         "flags": ["--ServerApp.base_url", "--NotebookApp.base_url"]},
+            "steps": [{"method": "PUT", "path": "/api/contents/{name}.txt", "headers": _JUPYTER_XSRF,
+                       "body": {"type": "file", "format": "text", "content": _JUPYTER_CHECK_FILE},
+                       "expect": {"status": [200, 201], "json_keys": ["path"]},
+                       "cleanup": {"method": "DELETE", "path": "/api/contents/{name}.txt", "headers": _JUPYTER_XSRF,
+                                   "expect": {"status": [204]}}}],
+            "note": "Jupyter keeps deleted files in its user's trash while FileContentsManager.delete_to_trash is on.",
+        },
     },
     "a1111": {
         "display_name": "AUTOMATIC1111 stable-diffusion-webui",
@@ -547,6 +622,15 @@ CATALOG = {
         "data_flags": ["--backend-store-uri", "--default-artifact-root", "--artifacts-destination"],
         "risky_flags": [{"flag": "--allowed-hosts", "value": r"^\*$", "reason": "turns off the Host-header (DNS rebinding) protection"}],
         "sandbox_profile": "default",
+        # Create an experiment in the backend store, then delete it: a read-only store answers 503.
+        "health": {
+            "steps": [{"method": "POST", "path": "/api/2.0/mlflow/experiments/create", "body": {"name": "{name}"},
+                       "expect": {"status": [200], "json_keys": ["experiment_id"]},
+                       "save": {"experiment_id": "experiment_id"},
+                       "cleanup": {"method": "POST", "path": "/api/2.0/mlflow/experiments/delete",
+                                   "body": {"experiment_id": "{experiment_id}"}, "expect": {"status": [200]}}}],
+            "note": "MLflow deletes experiments softly: the deleted experiment stays in the store until `mlflow gc`.",
+        },
     },
     "qdrant": {
         "display_name": "Qdrant",
@@ -661,7 +745,20 @@ CATALOG = {
 # --------------------------------------------------------------------------------------------
 ENTRY_FIELDS = ("display_name", "category", "generic", "match", "default_ports", "default_bind",
                 "bind_knob", "auth", "version", "data_paths", "data_flags", "risky_flags",
-                "sandbox_profile", "notes")
+                "sandbox_profile", "health", "notes")
+HEALTH_FIELDS = ("steps", "processes", "credential", "base_url", "note")
+HEALTH_STEP_FIELDS = ("method", "path", "body", "headers", "expect", "save", "retry_status", "timeout",
+                      "writes", "cleanup")
+HEALTH_CLEANUP_FIELDS = ("method", "path", "body", "headers", "expect")
+HEALTH_EXPECT_FIELDS = ("status", "json_keys")
+HEALTH_SOURCE_FIELDS = ("files", "flags", "env")
+HEALTH_CREDENTIAL_FIELDS = HEALTH_SOURCE_FIELDS + ("header", "scheme", "separator")
+HEALTH_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+HEALTH_WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+# Variables every check has: the name of the object it creates and a random value.
+HEALTH_BUILTIN_VARIABLES = ("name", "nonce")
+_HEALTH_VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9-]+$")
 MATCH_FIELDS = ("processes", "env", "port_fallback", "units", "images", "pip", "dpkg", "binaries")
 PROCESS_FIELDS = ("comm", "argv", "cmdline", "cwd")
 BIND_KNOB_FIELDS = ("kind", "name", "loopback_value", "action", "alternatives", "read_only", "note", "ports")
@@ -688,6 +785,7 @@ _DEFAULTS = {
     "data_flags": [],
     "risky_flags": [],
     "sandbox_profile": "default",
+    "health": None,
     "notes": None,
 }
 
@@ -766,6 +864,8 @@ def validate_entry(name, entry, partial=False):
         _validate_version(where + ".version", entry["version"], errors)
     if "risky_flags" in entry:
         _validate_risky(where + ".risky_flags", entry["risky_flags"], errors)
+    if entry.get("health") is not None:
+        _validate_health(where + ".health", entry["health"], errors)
     return errors
 
 
@@ -886,6 +986,134 @@ def _validate_risky(where, risky, errors):
         for key in ("unless_auth", "root_only"):
             if key in rule and not isinstance(rule[key], bool):
                 errors.append("%s.%s must be true or false" % (here, key))
+
+
+def _is_http_status(value):
+    return isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599
+
+
+def _health_strings(value):
+    """Every string in a JSON-like value (dict keys are not templated)."""
+    if isinstance(value, string_types):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            for text in _health_strings(item):
+                yield text
+    elif isinstance(value, list):
+        for item in value:
+            for text in _health_strings(item):
+                yield text
+
+
+def _validate_health_call(where, call, fields, known, errors):
+    """Check one step or cleanup: method, path, body, headers, expect; ``known`` variables only."""
+    _unknown(where, call, fields, errors)
+    if call.get("method") not in HEALTH_METHODS:
+        errors.append("%s.method must be one of %s, got %r" % (where, ", ".join(HEALTH_METHODS), call.get("method")))
+    path = call.get("path")
+    if not (isinstance(path, string_types) and path.startswith("/")) or any(c in path for c in " \r\n\t"):
+        errors.append("%s.path must be a path starting with / and without blanks, got %r" % (where, path))
+    if "body" in call and not isinstance(call["body"], (dict, list)):
+        errors.append("%s.body must be a JSON object or list" % where)
+    headers = call.get("headers", {})
+    if not isinstance(headers, dict) or not all(
+            isinstance(key, string_types) and _HEADER_NAME.match(key) and isinstance(value, string_types)
+            and "\n" not in value and "\r" not in value for key, value in headers.items()):
+        errors.append("%s.headers must map header names to one-line strings" % where)
+    expect = call.get("expect")
+    if not isinstance(expect, dict):
+        errors.append("%s.expect must be a dictionary with status" % where)
+    else:
+        _unknown(where + ".expect", expect, HEALTH_EXPECT_FIELDS, errors)
+        status = expect.get("status")
+        if not (isinstance(status, list) and status and all(_is_http_status(code) for code in status)):
+            errors.append("%s.expect.status must be a non-empty list of HTTP status codes, got %r" % (where, status))
+        _check_str_lists(where + ".expect", expect, ("json_keys",), errors)
+    for text in _health_strings([path, call.get("body"), headers]):
+        for variable in _HEALTH_VARIABLE.findall(text):
+            if variable not in known:
+                errors.append("%s uses {%s}, which is neither built in (%s) nor saved by this or an earlier step"
+                              % (where, variable, ", ".join(HEALTH_BUILTIN_VARIABLES)))
+
+
+def _validate_health_source(where, source, fields, errors):
+    if not isinstance(source, dict):
+        errors.append("%s must be a dictionary, got %r" % (where, source))
+        return
+    _unknown(where, source, fields, errors)
+    _check_str_lists(where, source, ("flags", "env"), errors)
+    files = source.get("files", [])
+    if not isinstance(files, list):
+        errors.append("%s.files must be a list of {path, key}" % where)
+        return
+    for index, spec in enumerate(files):
+        here = "%s.files[%d]" % (where, index)
+        if not isinstance(spec, dict) or set(spec) != {"path", "key"} or not all(
+                isinstance(spec[key], string_types) and spec[key] for key in ("path", "key")):
+            errors.append("%s must be a dictionary with exactly 'path' and 'key' (strings)" % here)
+        elif not spec["path"].startswith(("/", "~", "$")):
+            errors.append("%s.path must be absolute or start with ~ or $VAR, got %r" % (here, spec["path"]))
+    if not any(source.get(key) for key in HEALTH_SOURCE_FIELDS):
+        errors.append("%s needs at least one of files, flags, env" % where)
+
+
+def _validate_health(where, health, errors):
+    if not isinstance(health, dict):
+        errors.append("%s must be a dictionary or null, got %r" % (where, health))
+        return
+    _unknown(where, health, HEALTH_FIELDS, errors)
+    if "processes" in health:
+        _validate_match(where, {"processes": health["processes"]}, errors)
+    if "credential" in health:
+        credential = health["credential"]
+        _validate_health_source(where + ".credential", credential, HEALTH_CREDENTIAL_FIELDS, errors)
+        if isinstance(credential, dict):
+            if not (isinstance(credential.get("header"), string_types) and _HEADER_NAME.match(credential["header"])):
+                errors.append("%s.credential.header must name the header the secret goes in" % where)
+            for key in ("scheme", "separator"):
+                if key in credential and not (isinstance(credential[key], string_types) and credential[key]):
+                    errors.append("%s.credential.%s must be a non-empty string" % (where, key))
+    if "base_url" in health:
+        _validate_health_source(where + ".base_url", health["base_url"], HEALTH_SOURCE_FIELDS, errors)
+    if health.get("note") is not None and not isinstance(health["note"], string_types):
+        errors.append("%s.note must be a string" % where)
+    steps = health.get("steps")
+    if not (isinstance(steps, list) and steps):
+        errors.append("%s.steps must be a non-empty list" % where)
+        return
+    known = set(HEALTH_BUILTIN_VARIABLES)
+    for index, step in enumerate(steps):
+        here = "%s.steps[%d]" % (where, index)
+        if not isinstance(step, dict):
+            errors.append("%s must be a dictionary" % here)
+            continue
+        _validate_health_call(here, step, HEALTH_STEP_FIELDS, known, errors)
+        save = step.get("save", {})
+        if not isinstance(save, dict) or not all(
+                isinstance(key, string_types) and _NAME.match(key) and key not in HEALTH_BUILTIN_VARIABLES
+                and isinstance(value, string_types) and value for key, value in save.items()):
+            errors.append("%s.save must map new lower_snake_case variable names to answer keys" % here)
+            save = {}
+        if "retry_status" in step and not (isinstance(step["retry_status"], list)
+                                           and all(_is_http_status(code) for code in step["retry_status"])):
+            errors.append("%s.retry_status must be a list of HTTP status codes" % here)
+        if "timeout" in step and not (isinstance(step["timeout"], (int, float)) and not isinstance(step["timeout"], bool)
+                                      and 0 < step["timeout"] <= 600):
+            errors.append("%s.timeout must be a number of seconds from 1 to 600" % here)
+        if "writes" in step and not isinstance(step["writes"], bool):
+            errors.append("%s.writes must be true or false" % here)
+        writes = step.get("writes", step.get("method") in HEALTH_WRITE_METHODS)
+        step_known = known | set(save)
+        if "cleanup" in step:
+            if not isinstance(step["cleanup"], dict):
+                errors.append("%s.cleanup must be a dictionary" % here)
+            else:
+                _validate_health_call(here + ".cleanup", step["cleanup"], HEALTH_CLEANUP_FIELDS, step_known, errors)
+        elif writes:
+            errors.append("%s writes (%s) and needs a cleanup step that undoes it (or writes: false)"
+                          % (here, step.get("method")))
+        known = step_known
 
 
 def _normalise(entry):

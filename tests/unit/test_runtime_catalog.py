@@ -164,3 +164,87 @@ def test_a_read_only_name_cannot_also_be_rewritten():
         rc.load_catalog({"ray": {"bind_knob": {"alternatives": ["--node-ip-address"]}}})
     with pytest.raises(rc.CatalogError, match=r"read_only must be a list"):
         rc.load_catalog({"ray": {"bind_knob": {"read_only": "--node-ip-address"}}})
+
+
+# --------------------------------------------------------------------------------------------
+# health: the functional check after a restart (issue #17), as data
+# --------------------------------------------------------------------------------------------
+
+def test_the_runtimes_with_a_cheap_call_have_a_functional_check_and_the_others_none():
+    catalog, _ = rc.load_catalog()
+    checked = sorted(name for name, entry in catalog.items() if entry["health"])
+    assert checked == ["jupyter", "llama_cpp", "mlflow", "ollama"]
+    for name in ("gradio", "ray", "chromadb"):
+        assert catalog[name]["health"] is None
+
+
+@pytest.mark.parametrize("name, calls", [
+    ("mlflow", [("POST", "/api/2.0/mlflow/experiments/create"), ("POST", "/api/2.0/mlflow/experiments/delete")]),
+    ("jupyter", [("PUT", "/api/contents/{name}.txt"), ("DELETE", "/api/contents/{name}.txt")]),
+    ("ollama", [("GET", "/api/tags")]),
+    ("llama_cpp", [("POST", "/completion")]),
+])
+def test_builtin_functional_checks(name, calls):
+    steps = rc.CATALOG[name]["health"]["steps"]
+    made = []
+    for step in steps:
+        made.append((step["method"], step["path"]))
+        if "cleanup" in step:
+            made.append((step["cleanup"]["method"], step["cleanup"]["path"]))
+    assert made == calls
+
+
+def _health_errors(health):
+    return rc.validate_entry("acme", dict(MINIMAL, health=health))
+
+
+GOOD_STEP = {"method": "POST", "path": "/things", "body": {"name": "{name}"}, "expect": {"status": [201]},
+             "save": {"thing_id": "id"},
+             "cleanup": {"method": "DELETE", "path": "/things/{thing_id}", "expect": {"status": [204]}}}
+
+
+def test_a_valid_health_entry_with_a_saved_variable_and_a_cleanup():
+    assert _health_errors({"steps": [GOOD_STEP, {"method": "GET", "path": "/things/{thing_id}",
+                                                 "expect": {"status": [200], "json_keys": ["ok"]}}]}) == []
+    assert _health_errors(None) == []  # null: ports only
+
+
+@pytest.mark.parametrize("health, message", [
+    ({"steps": []}, "steps must be a non-empty list"),
+    ({"steps": [dict(GOOD_STEP, method="FETCH")]}, "method must be one of"),
+    ({"steps": [dict(GOOD_STEP, path="things")]}, "path must be a path starting with /"),
+    ({"steps": [dict(GOOD_STEP, expect={"status": [999]})]}, "expect.status must be a non-empty list of HTTP status"),
+    ({"steps": [dict(GOOD_STEP, expect={"code": [200]})]}, "unknown field 'code'"),
+    ({"steps": [dict((k, v) for k, v in GOOD_STEP.items() if k != "cleanup")]},
+     "writes (POST) and needs a cleanup step"),
+    ({"steps": [dict(GOOD_STEP, body={"name": "{who}"})]}, "uses {who}, which is neither built in"),
+    ({"steps": [dict(GOOD_STEP, save={"name": "id"})]}, "save must map new lower_snake_case variable names"),
+    ({"steps": [dict(GOOD_STEP, headers={"X-A": "a\nb"})]}, "headers must map header names to one-line strings"),
+    ({"steps": [dict(GOOD_STEP, timeout=0)]}, "timeout must be a number of seconds"),
+    ({"steps": [GOOD_STEP], "credential": {"env": ["TOKEN"]}}, "credential.header must name the header"),
+    ({"steps": [GOOD_STEP], "credential": {"header": "Authorization"}}, "needs at least one of files, flags, env"),
+    ({"steps": [GOOD_STEP], "base_url": {"files": [{"path": "run/x.json", "key": "base_url"}]}},
+     "path must be absolute or start with ~ or $VAR"),
+    ({"steps": [GOOD_STEP], "processes": [{"argv": "acme"}]}, "processes[0].argv must be a list"),
+    ("yes", "health must be a dictionary or null"),
+])
+def test_malformed_health_entries_are_refused_with_the_field_named(health, message):
+    errors = _health_errors(health)
+    assert any(message in error for error in errors), errors
+    assert all(error.startswith("catalog entry 'acme'") for error in errors)
+
+
+def test_a_cleanup_may_not_use_a_variable_saved_by_a_later_step():
+    later = {"method": "POST", "path": "/b", "expect": {"status": [200]}, "save": {"late": "id"}, "writes": False}
+    early = dict(GOOD_STEP, cleanup=dict(GOOD_STEP["cleanup"], path="/things/{late}"))
+    assert any("uses {late}" in error for error in _health_errors({"steps": [early, later]}))
+
+
+def test_a_user_override_can_turn_the_check_off_or_replace_it():
+    catalog, _ = rc.load_catalog({"mlflow": {"health": None}})
+    assert catalog["mlflow"]["health"] is None
+    mine = {"steps": [{"method": "GET", "path": "/health", "expect": {"status": [200]}}]}
+    catalog, _ = rc.load_catalog({"vllm": {"health": mine}})
+    assert catalog["vllm"]["health"] == mine
+    with pytest.raises(rc.CatalogError, match="needs a cleanup step"):
+        rc.load_catalog({"vllm": {"health": {"steps": [{"method": "DELETE", "path": "/x", "expect": {"status": [204]}}]}}})
