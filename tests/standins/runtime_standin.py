@@ -13,7 +13,14 @@ documented behaviour the collection relies on:
   (--api-key or VLLM_API_KEY) guards /v1/* only, as in vLLM.
 * llama-server [-m MODEL] [--host H] [--port P] [--api-key K]: binds 127.0.0.1:8080 by default
   (LLAMA_ARG_HOST / LLAMA_ARG_PORT also read); GET /health -> {"status": "ok"} with a
-  "Server: llama.cpp" header; GET /v1/models. The API key (or LLAMA_API_KEY) guards all but /health.
+  "Server: llama.cpp" header; GET /v1/models. The API key (or LLAMA_API_KEY; several keys separated
+  by commas, as llama-server splits them) guards all but /health, as "Authorization: Bearer <key>".
+  POST /completion (and its alias /completions), llama-server's native completion endpoint: a JSON
+  body with "prompt" (a missing one answers 400 with an invalid_request_error, as the real server's
+  error format has it) and "n_predict" (-1, the default, means "until the end": the stand-in stops at
+  16); the answer has the real one's basic fields: "content", "tokens_predicted",
+  "tokens_evaluated", "stop": true, "stop_type" ("limit" when n_predict was reached), "model",
+  "truncated". The content is made of the word " standin", one per token: no model runs.
 
 Every response carries "X-Aihost-Standin: <name>" so nobody mistakes it for the real thing.
 Install it with the interpreter written into the shebang (#!/usr/bin/python3): through
@@ -70,9 +77,8 @@ def make_handler(flavour, args):
 
         def do_GET(self):  # noqa: N802 (http.server naming)
             path = self.path.split("?", 1)[0]
-            if args.api_key and path not in public and path.startswith(guarded):
-                if self.headers.get("Authorization", "") != "Bearer " + args.api_key:
-                    return self._send(401, {"error": "Unauthorized"})
+            if not self._authorised(path):
+                return self._send(401, {"error": "Unauthorized"})
             if path == "/health":
                 return self._send(200, {"status": "ok"} if flavour == "llama-server" else {})
             if path == "/version" and flavour == "vllm":
@@ -80,6 +86,47 @@ def make_handler(flavour, args):
             if path == "/v1/models":
                 return self._send(200, {"object": "list", "data": [{"id": args.model, "object": "model", "owned_by": owner}]})
             return self._send(404, {"error": "Not Found"})
+
+        def do_POST(self):  # noqa: N802 (http.server naming)
+            path = self.path.split("?", 1)[0]
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            if not self._authorised(path):
+                return self._send(401, {"error": {"code": 401, "message": "Invalid API Key",
+                                                  "type": "authentication_error"}})
+            if flavour == "llama-server" and path in ("/completion", "/completions"):
+                return self._completion(raw)
+            return self._send(404, {"error": "Not Found"})
+
+        def _authorised(self, path):
+            if not args.api_key or path in public or not path.startswith(guarded):
+                return True
+            keys = [key.strip() for key in args.api_key.split(",")] if flavour == "llama-server" else [args.api_key]
+            header = self.headers.get("Authorization", "")
+            return header.startswith("Bearer ") and header[len("Bearer "):] in keys
+
+        def _completion(self, raw):
+            try:
+                request = json.loads(raw.decode("utf-8") or "null")
+            except ValueError:
+                request = None
+            if not isinstance(request, dict) or "prompt" not in request:
+                return self._send(400, {"error": {"code": 400, "message": "\"prompt\" must be provided",
+                                                  "type": "invalid_request_error"}})
+            n_predict = request.get("n_predict", -1)
+            if not isinstance(n_predict, int) or isinstance(n_predict, bool):
+                n_predict = -1
+            produced = 16 if n_predict < 0 else min(n_predict, 16)
+            prompt = request["prompt"] if isinstance(request["prompt"], str) else " ".join(map(str, request["prompt"]))
+            return self._send(200, {
+                "content": " standin" * produced,
+                "tokens_predicted": produced,
+                "tokens_evaluated": max(1, len(prompt.split())),
+                "stop": True,
+                "stop_type": "limit" if n_predict >= 0 and produced == n_predict else "eos",
+                "model": args.model,
+                "truncated": False,
+            })
 
         def log_message(self, fmt, *fmt_args):
             sys.stderr.write("%s STAND-IN %s\n" % (flavour, fmt % fmt_args))
