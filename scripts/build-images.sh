@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the Molecule base images without any container registry:
-#   debootstrap (minbase + systemd + python3) from the Debian mirror, then `docker import`.
+#   debootstrap (minbase + the packages images/bases.txt lists: systemd, python3, ca-certificates and
+#   nothing else, as bare as a minimal host) from the Debian mirror, then `docker import`.
 # Derived images (images/derived.txt) are then built FROM those with `docker build`.
 # Images are cached by a hash of their recipe (RECIPE_VERSION + images/bases.txt line + mirror),
 # stored as the label org.aihost.recipe; a second run with an unchanged recipe takes seconds.
