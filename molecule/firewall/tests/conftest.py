@@ -3,15 +3,27 @@
 The hosts (group "firewalled") run the role; fw-scanner sits on the admin network (the one whose
 subnet is aihost_firewall_admin_networks), fw-outsider on a second network that only the hosts share.
 Both peers are plain containers of the same image: nmap on the scanner, Python on both.
+ss (iproute2) on the hosts: prepare installs iproute2 for the stand-in Docker network; the session
+fixture below says so, and installs it if it is ever missing (the bare image has none).
 """
 import json
 import os
 import subprocess
+import sys
 
 import pytest
 import testinfra
+import testinfra.utils.ansible_runner
+
+sys.path.insert(0, os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "molecule", "shared"))
+from verify_tools import install_tools  # noqa: E402
 
 INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def verifier_tools():
+    return install_tools(testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY).get_hosts("firewalled"), ["ss"])
 
 # Probe TCP ports concurrently from a peer and print {port: "open" | "refused" | "timeout"}.
 PROBE = r"""

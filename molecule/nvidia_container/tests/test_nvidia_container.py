@@ -10,6 +10,7 @@ import shlex
 import pytest
 import testinfra
 import testinfra.utils.ansible_runner
+from verify_tools import tcp_listen_addresses  # molecule/shared, put on sys.path by conftest.py
 
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FINGERPRINT = os.path.join(os.path.dirname(SCENARIO), "shared", "fingerprint.sh")
@@ -291,9 +292,7 @@ def test_runtime_answers_on_loopback_only(host):
         "python3 -c \"import urllib.request; "
         "print(urllib.request.urlopen('http://127.0.0.1:%d/api/tags', timeout=20).read().decode())\"" % OLLAMA_PORT))
     assert [model["name"] for model in tags["models"]] == ["tinyllama:latest"]
-    listeners = host.check_output("ss -Htln 'sport = :%d'" % OLLAMA_PORT).splitlines()
-    addresses = {line.split()[3].rsplit(":", 1)[0] for line in listeners}
-    assert addresses == {"127.0.0.1"}
+    assert tcp_listen_addresses(host, OLLAMA_PORT) == {"127.0.0.1"}
 
 
 def test_host_address_refuses_the_runtime_from_inside(host):
