@@ -69,6 +69,10 @@ options:
       - When no version was found in local metadata, run the runtime's own version command (for
         example C(ollama --version)) under C(timeout 5). Off by default, because it starts
         processes. Never used for processes inside containers.
+      - Only a file that no other user can change is run. The file, every directory above it and
+        every symbolic link on the way must be owned by root and writable by root only, and the
+        path must still be the file the process runs. Otherwise nothing runs and a warning says
+        why (C(plugins/module_utils/fs_trust.py)).
     type: bool
     default: false
   docker_socket:
