@@ -64,6 +64,7 @@ attributes:
     description: Nothing changes, so there is nothing to diff.
   facts:
     support: full
+    description: Sets C(ansible_facts.packages).
   platform:
     support: full
     platforms: [linux]
