@@ -104,7 +104,7 @@ def reexec_runtime(as_runtime):
             assert time.time() < deadline, "ollama.service answers on 127.0.0.1:11434"
             time.sleep(1)
         pid = run_ok(SITE_HOST, "systemctl show -P MainPID ollama.service").strip()
-        SITE_HOST.run(as_runtime + "kill -USR1 %s" % pid)
+        SITE_HOST.run(as_runtime + "sh -c 'kill -USR1 %s'" % pid)  # the shell's kill: no procps here
         for _second in range(15):
             if "OLLAMA_MODELS=/var/lib/dpkg" in SITE_HOST.run("tr '\\0' '\\n' < /proc/%s/environ" % pid).stdout:
                 return pid
@@ -267,7 +267,10 @@ def test_local_run_with_empty_admin_networks_keeps_the_ssh_session(attacked_site
     PEER.run("setsid ssh -N -o StrictHostKeyChecking=no -o ServerAliveInterval=5 -o BatchMode=yes "
              "eve@hostile-site > /tmp/ssh-session.log 2>&1 &")
     deadline = time.time() + 30
-    while "ESTAB" not in SITE_HOST.run("ss -tnH state established '( sport = :22 )' | sed 's/^/ESTAB /'").stdout:
+    # Established TCP sessions to port 22 (0x0016), from /proc: the bare host has no ss.
+    sessions = ("python3 -c \"print(sum(1 for line in open('/proc/net/tcp').readlines()[1:]"
+                " if line.split()[1].endswith(':0016') and line.split()[3] == '01'))\"")
+    while SITE_HOST.run(sessions).stdout.strip() in ("", "0"):
         assert time.time() < deadline, "the peer holds an SSH session to hostile-site"
         time.sleep(1)
     ruleset_before = run_ok(SITE_HOST, "nft -s list table inet aihost")
