@@ -371,7 +371,8 @@ ansible_facts:
                   are not a listen address, such as Ray's C(--node-ip-address), never rewritten),
                   C(note) and C(ports).
               type: dict
-              sample: {"kind": "env", "name": "OLLAMA_HOST", "loopback_value": "127.0.0.1:{port}", "action": "set", "alternatives": [], "read_only": [], "note": null, "ports": null}
+              sample: {"kind": "env", "name": "OLLAMA_HOST", "loopback_value": "127.0.0.1:{port}", "action": "set",
+                       "alternatives": [], "read_only": [], "note": null, "ports": null}
             risky_flags:
               description:
                 - Risky flags or variables found, each with C(flag) (flag or variable name), C(value)

@@ -207,9 +207,8 @@ class Stores(object):
     def note_change(self, path, before, uid, gid, mode):
         self.result["changed_entries"] += 1
         if len(self.result["changes"]) < self.max_report:
-            self.result["changes"].append({"path": path, "before": describe(before.st_uid, before.st_gid,
-                                                                             stat.S_IMODE(before.st_mode)),
-                                           "after": describe(uid, gid, mode)})
+            previous = describe(before.st_uid, before.st_gid, stat.S_IMODE(before.st_mode))
+            self.result["changes"].append({"path": path, "before": previous, "after": describe(uid, gid, mode)})
 
     # --- state=present ---------------------------------------------------------------------
     def present(self):

@@ -153,8 +153,8 @@ def run_module(capsys, args, check=False):
     return json.loads(capsys.readouterr().out)
 
 
-def test_module_never_hands_over_a_file_behind_a_directory_swapped_mid_walk(layout, service_account, capsys,
-                                                                             monkeypatch, tmp_path):
+def test_module_never_hands_over_a_file_behind_a_directory_swapped_mid_walk(
+        layout, service_account, capsys, monkeypatch, tmp_path):
     """The attack that handed /etc/shadow to a service user: data/a holds a file of the attacker's
     named `shadow` and a subdirectory `deep`. Right after `deep` is opened, `a` is swapped for a link
     to the stand-in /etc. The walk by path then resolved data/a/shadow to etc/shadow and chowned it;

@@ -25,6 +25,7 @@ INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
 def verifier_tools():
     return install_tools(testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY).get_hosts("firewalled"), ["ss"])
 
+
 # Probe TCP ports concurrently from a peer and print {port: "open" | "refused" | "timeout"}.
 PROBE = r"""
 import json, socket, sys, concurrent.futures as cf

@@ -23,7 +23,6 @@ def run_standin(path):
     exec(code, {"__name__": "__main__", "__file__": path})  # noqa: S102 (our own test file)
 
 
-
 def reexec(_signum, _frame):
     models = os.environ.get("OLLAMA_MODELS", "")
     env = dict(os.environ)
