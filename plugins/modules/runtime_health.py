@@ -22,7 +22,7 @@ description:
     creates an experiment named C(aihost-health-<random>) and deletes it; Jupyter saves a text file
     C(aihost-health-<random>.txt) through its contents API and deletes it; Ollama lists its models
     (C(GET /api/tags)); llama.cpp's C(llama-server) completes one token (C(POST /completion)).
-    Runtimes without a C(health) entry are not called (RV(skipped) says so).
+    Runtimes without a C(health) entry are not called (RV(skip_reason) says so).
   - Whatever a step created is deleted again, in reverse order, even when a later step failed.
   - Retries refused connections, and answers the catalog marks as "not ready yet" (llama-server's 503
     while it loads its model), until O(timeout); each call waits at most O(request_timeout) seconds
@@ -74,6 +74,7 @@ attributes:
     description: Sends requests that create and delete objects; Ansible skips it in check mode.
   diff_mode:
     support: none
+    description: Changes nothing it does not undo, so there is nothing to compare.
   platform:
     support: full
     platforms: [posix]
@@ -96,10 +97,10 @@ runtime:
   type: str
   sample: mlflow
 checked:
-  description: True when every step passed on at least one address.
+  description: True when the calls were made and passed at every address called (a failure fails the module).
   returned: always
   type: bool
-skipped:
+skip_reason:
   description: Why no call was made (no C(health) entry, authentication without a credential, no address the unit holds), or null.
   returned: always
   type: str
@@ -173,7 +174,7 @@ def held_ports(units, main_pid):
 
 def run(module):
     params = module.params
-    result = {"runtime": params["runtime"], "checked": False, "skipped": None, "calls": [], "credential": None,
+    result = {"runtime": params["runtime"], "checked": False, "skip_reason": None, "calls": [], "credential": None,
               "notes": [], "changed": False}
     try:
         catalog, _warnings = load_catalog(params["catalog_extra"] or None)
@@ -185,24 +186,31 @@ def run(module):
     display = entry.get("display_name") or params["runtime"]
     health = entry.get("health")
     if not health:
-        result["skipped"] = "the catalog knows no functional check for %s: ports only" % display
+        result["skip_reason"] = "the catalog knows no functional check for %s: ports only" % display
         return result
 
     def skip(reason, warn=True):
-        result["skipped"] = reason
+        result["skip_reason"] = reason
         if warn:
             module.warn(reason)
         return result
 
     process = None
+    seen = []
     for pid in main_pids(module, params["units"]):
         candidate = read_main_process(pid)
-        if candidate is not None and rh.process_applies(health, candidate):
+        if candidate is None:
+            continue
+        seen.append(candidate)
+        if rh.process_applies(health, candidate):
             process = candidate
             break
     if process is None:
-        return skip("%s: no main process of %s is one the functional check applies to: ports only"
-                    % (display, ", ".join(params["units"])), warn=False)
+        if not seen:
+            return skip("%s: %s has no main process to read: functional check skipped, ports only"
+                        % (display, ", ".join(params["units"])))
+        return skip("%s: the functional check applies to other programs than %s: ports only"
+                    % (display, ", ".join(sorted(set(c.get("name") or "?" for c in seen)))), warn=False)
 
     deadline = time.monotonic() + params["timeout"]
 

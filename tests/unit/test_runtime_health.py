@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from ansible_collections.aihost.hardening.plugins.module_utils import procfs
 from ansible_collections.aihost.hardening.plugins.module_utils import runtime_catalog as rc
 from ansible_collections.aihost.hardening.plugins.module_utils import runtime_health as rh
 
@@ -34,7 +35,7 @@ def _load_standin(name, filename):
 ollama_standin = _load_standin("ollama_standin", "ollama.py")
 runtime_standin = _load_standin("runtime_standin", "runtime_standin.py")
 
-CATALOG, _ = rc.load_catalog()
+CATALOG = rc.load_catalog()[0]
 TOKEN = "s3cr3t-jupyter-token-0123456789"
 
 
@@ -172,7 +173,9 @@ def test_mlflow_creates_an_experiment_named_for_the_check_and_deletes_it(servers
     assert result["ok"] and result["failure"] is None
     assert [(call["call"], call["status"]) for call in result["calls"]] == [
         ("POST /api/2.0/mlflow/experiments/create", 200), ("POST /api/2.0/mlflow/experiments/delete", 200)]
-    (experiment,) = state["experiments"].values()
+    experiments = list(state["experiments"].values())
+    assert len(experiments) == 1
+    experiment = experiments[0]
     assert experiment["name"].startswith("aihost-health-") and experiment["lifecycle_stage"] == "deleted"
 
 
@@ -552,7 +555,7 @@ def test_the_module_checks_jupyter_and_returns_where_the_token_was_never_the_tok
     monkeypatch.setattr(module_under_test, "held_ports", lambda units, pid: {target["port"]})
     module = FakeModule(runtime="jupyter", units=["jupyter.service"], targets=[target])
     result = module_under_test.run(module)
-    assert result["checked"] and result["skipped"] is None
+    assert result["checked"] and result["skip_reason"] is None
     assert result["credential"].endswith("jpserver-812.json")
     assert [call["call"].split()[0] for call in result["calls"]] == ["PUT", "DELETE"]
     assert TOKEN not in json.dumps(result)
@@ -575,20 +578,20 @@ def test_the_module_never_sends_the_token_to_a_port_its_unit_does_not_hold(
     monkeypatch.setattr(module_under_test, "held_ports", lambda units, pid: set())
     module = FakeModule(runtime="jupyter", units=["jupyter.service"], targets=[target])
     result = module_under_test.run(module)
-    assert log == [] and not result["checked"] and "none of its ports is held" in result["skipped"]
+    assert log == [] and not result["checked"] and "none of its ports is held" in result["skip_reason"]
     assert module.warnings
 
 
 def test_runtimes_without_a_functional_check_are_ports_only(module_under_test):
     for name in ("gradio", "ray", "chromadb", "vllm"):
         result = module_under_test.run(FakeModule(runtime=name, units=["x.service"], targets=[]))
-        assert result["skipped"].endswith("ports only") and not result["checked"]
+        assert result["skip_reason"].endswith("ports only") and not result["checked"]
 
 
 def test_catalog_extra_can_turn_the_check_off(module_under_test):
     result = module_under_test.run(FakeModule(runtime="mlflow", units=["mlflow.service"], targets=[],
                                               catalog_extra={"mlflow": {"health": None}}))
-    assert "knows no functional check" in result["skipped"]
+    assert "knows no functional check" in result["skip_reason"]
 
 
 def test_every_builtin_health_entry_survives_a_deep_copy_round_trip():
@@ -596,3 +599,20 @@ def test_every_builtin_health_entry_survives_a_deep_copy_round_trip():
     for name, entry in CATALOG.items():
         if entry["health"]:
             assert json.loads(json.dumps(copy.deepcopy(entry["health"]))) == entry["health"]
+
+
+def test_held_ports_are_the_listening_sockets_of_the_units_processes(module_under_test, servers, monkeypatch):
+    """Read from this test's own /proc entry: the port of a server it runs is held by 'its unit'."""
+    target = servers(_JsonHandler)
+    me = procfs.read_process(os.getpid(), details=False)
+    me["unit"] = "x.service"
+    monkeypatch.setattr(module_under_test.procfs, "scan_processes", lambda details: {me["pid"]: me})
+    assert target["port"] in module_under_test.held_ports(["x.service"], os.getpid())
+    assert target["port"] not in module_under_test.held_ports(["y.service"], os.getpid())
+
+
+def test_the_main_process_is_read_with_its_environment():
+    from ansible_collections.aihost.hardening.plugins.modules import runtime_health as mod
+    process = mod.read_main_process(os.getpid())
+    assert process["uid"] == os.getuid() and process["cmdline"] and process["home"]
+    assert process["environ"].get("PATH") == os.environ.get("PATH")
