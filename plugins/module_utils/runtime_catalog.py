@@ -996,14 +996,9 @@ def _health_strings(value):
     """Every string in a JSON-like value (dict keys are not templated)."""
     if isinstance(value, string_types):
         yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            for text in _health_strings(item):
-                yield text
-    elif isinstance(value, list):
-        for item in value:
-            for text in _health_strings(item):
-                yield text
+    elif isinstance(value, (dict, list)):
+        for item in (value.values() if isinstance(value, dict) else value):
+            yield from _health_strings(item)
 
 
 def _validate_health_call(where, call, fields, known, errors):

@@ -171,7 +171,7 @@ def test_a_read_only_name_cannot_also_be_rewritten():
 # --------------------------------------------------------------------------------------------
 
 def test_the_runtimes_with_a_cheap_call_have_a_functional_check_and_the_others_none():
-    catalog, _ = rc.load_catalog()
+    catalog = rc.load_catalog()[0]
     checked = sorted(name for name, entry in catalog.items() if entry["health"])
     assert checked == ["jupyter", "llama_cpp", "mlflow", "ollama"]
     for name in ("gradio", "ray", "chromadb"):
@@ -241,10 +241,10 @@ def test_a_cleanup_may_not_use_a_variable_saved_by_a_later_step():
 
 
 def test_a_user_override_can_turn_the_check_off_or_replace_it():
-    catalog, _ = rc.load_catalog({"mlflow": {"health": None}})
+    catalog = rc.load_catalog({"mlflow": {"health": None}})[0]
     assert catalog["mlflow"]["health"] is None
     mine = {"steps": [{"method": "GET", "path": "/health", "expect": {"status": [200]}}]}
-    catalog, _ = rc.load_catalog({"vllm": {"health": mine}})
+    catalog = rc.load_catalog({"vllm": {"health": mine}})[0]
     assert catalog["vllm"]["health"] == mine
     with pytest.raises(rc.CatalogError, match="needs a cleanup step"):
         rc.load_catalog({"vllm": {"health": {"steps": [{"method": "DELETE", "path": "/x", "expect": {"status": [204]}}]}}})
