@@ -158,16 +158,16 @@ def test_module_reads_dpkg_and_names_what_is_missing(tmp_path, capsys, monkeypat
 def test_module_adds_python3_apt_where_apt_will_need_it(tmp_path, capsys, monkeypatch):
     """The captured host has no python3-apt (a minimal Debian): asked for, it comes after nginx."""
     root = dpkg_root(tmp_path, "debian12-dpkg-status")
-    result, _ = run(capsys, monkeypatch, root, {"required": ["nftables", "nginx"], "installer_dependencies": True})
+    result = run(capsys, monkeypatch, root, {"required": ["nftables", "nginx"], "installer_dependencies": True})[0]
     assert result["missing"] == ["nginx", "python3-apt"]
-    result, _ = run(capsys, monkeypatch, root, {"required": ["nftables"], "installer_dependencies": True})
+    result = run(capsys, monkeypatch, root, {"required": ["nftables"], "installer_dependencies": True})[0]
     assert result["missing"] == []
 
 
 def test_check_mode_gives_the_same_result(tmp_path, capsys, monkeypatch):
     root = dpkg_root(tmp_path, "multiarch-and-states-dpkg-status")
-    normal, _ = run(capsys, monkeypatch, root, {"required": ["nginx", "gnupg"]})
-    checked, _ = run(capsys, monkeypatch, root, {"required": ["nginx", "gnupg"], "_ansible_check_mode": True})
+    normal = run(capsys, monkeypatch, root, {"required": ["nginx", "gnupg"]})[0]
+    checked = run(capsys, monkeypatch, root, {"required": ["nginx", "gnupg"], "_ansible_check_mode": True})[0]
     assert checked == normal and checked["changed"] is False and checked["missing"] == ["gnupg"]
 
 
@@ -183,7 +183,7 @@ def test_module_runs_rpm_as_an_argument_list_under_the_c_locale(tmp_path, capsys
 
 def test_an_empty_dpkg_database_on_an_rpm_host_is_not_taken_for_dpkg(tmp_path, capsys, monkeypatch):
     root = dpkg_root(tmp_path, None)
-    result, _ = run(capsys, monkeypatch, root, rpm="/usr/bin/rpm", rpm_output="bash\t(none)\t5.1.8\t9.el9\tx86_64\n")
+    result = run(capsys, monkeypatch, root, rpm="/usr/bin/rpm", rpm_output="bash\t(none)\t5.1.8\t9.el9\tx86_64\n")[0]
     assert result["manager"] == "rpm" and list(result["ansible_facts"]["packages"]) == ["bash"]
 
 
@@ -195,7 +195,7 @@ def test_an_empty_dpkg_database_on_an_rpm_host_is_not_taken_for_dpkg(tmp_path, c
     ({"manager": "apt"}, None, 0, "value of manager must be one of: auto, dpkg, rpm"),
 ])
 def test_failures_say_what_is_missing(tmp_path, capsys, monkeypatch, args, rpm, rpm_rc, message):
-    result, _ = run(capsys, monkeypatch, str(tmp_path), args, rpm=rpm, rpm_rc=rpm_rc)
+    result = run(capsys, monkeypatch, str(tmp_path), args, rpm=rpm, rpm_rc=rpm_rc)[0]
     assert result["failed"] is True and message in result["msg"] and "exception" not in result
 
 

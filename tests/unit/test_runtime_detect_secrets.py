@@ -28,7 +28,8 @@ def listener(port, inode, address="0.0.0.0"):
             "scope": procfs.address_scope(address), "state": 10, "uid": 1000, "inode": inode}
 
 
-def build(processes, listeners, environ, catalog=CATALOG):
+def build(processes, listeners, environ, catalog=None):
+    catalog = CATALOG if catalog is None else catalog
     view = rd.HostView(root="/nonexistent", listeners=listeners,
                        processes=dict((p["pid"], p) for p in processes),
                        users={0: ("root", "/root"), 1000: ("ai", "/home/ai")}, environ_reader=environ.get)

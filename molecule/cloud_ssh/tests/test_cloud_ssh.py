@@ -106,7 +106,7 @@ def http(host, method, url, body=None):
               "    print(error.code); print(error.read().decode())\n")
     result = host.run("python3 -c %s %s %s %s" % tuple(
         "'" + part.replace("'", "'\\''") + "'" for part in (script, method, url, json.dumps(body) if body else "")))
-    status, _, text = result.stdout.partition("\n")
+    status, text = (result.stdout.split("\n", 1) + [""])[:2]
     return int(status or 0), text
 
 

@@ -28,7 +28,7 @@ def reexec(_signum, _frame):
     env = dict(os.environ)
     with open(os.path.join(models, ".reexec")) as overrides:
         for line in overrides:
-            key, _, value = line.rstrip("\n").partition("=")
+            key, value = (line.rstrip("\n").split("=", 1) + [""])[:2]
             if key:
                 env[key] = value
     os.execve(SELF, sys.argv, env)

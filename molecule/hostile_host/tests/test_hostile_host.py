@@ -177,7 +177,7 @@ def test_audit_runs_no_binary_a_user_can_change(first_audit):
     pwned = AUDIT_HOST.run("ls /var/tmp/aihost-pwned-* 2>/dev/null; cat /var/tmp/aihost-pwned-* 2>/dev/null")
     assert pwned.stdout.strip() == "", "root ran the attacker's binary: " + pwned.stdout
     # Guard against a vacuous pass: the audit did see both as runtimes.
-    report_dir, _ = first_audit
+    report_dir = first_audit[0]
     report = json.load(open(os.path.join(report_dir, "hostile-audit.json")))
     text = json.dumps(report)
     assert "/home/eve/bin/ollama" in text and "/home/eve/tools/llama-server" in text, text[:3000]
