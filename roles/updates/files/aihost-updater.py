@@ -405,18 +405,112 @@ def recreate_body(inspect, old_image_config, image_ref):
 
 
 # ---------------------------------------------------------------------------------------------
+# Credentials for pip: never on a command line (any local user reads /proc/<pid>/cmdline), and
+# never in a process that a non-root user owns (its owner reads /proc/<pid>/environ).
+_URL_USERINFO_RE = re.compile(r'[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#]+@')
+# pip options whose value may be a URL with credentials: option -> (pip.conf key, takes several).
+PIP_URL_OPTIONS = {
+    '--index-url': ('index-url', False), '-i': ('index-url', False),
+    '--extra-index-url': ('extra-index-url', True),
+    '--find-links': ('find-links', True), '-f': ('find-links', True),
+    '--proxy': ('proxy', False),
+}
+_SECRET_WORDS = ('secret', 'password', 'passwd', 'credential')
+_SWITCH_VALUES = ('', 'true', 'false', 'yes', 'no', 'on', 'off', '0', '1', 'none', 'null')
+
+
+def has_url_credentials(value):
+    """True when value holds a URL with a user part (user:password@ or a token as the user)."""
+    return bool(_URL_USERINFO_RE.search(value or ''))
+
+
+def is_secret_variable(name, value):
+    """An environment variable that carries a credential: a URL with a user part, or a name like
+    the audit's redaction rules (..._TOKEN, ..._API_KEY, ...PASSWORD..., not NO_AUTH) with a value."""
+    if has_url_credentials(value):
+        return True
+    parts = [part for part in re.split(r'[^a-z0-9]+', (name or '').lower()) if part]
+    if not parts or (len(parts) > 1 and parts[0] in ('no', 'disable', 'enable')):
+        return False
+    if (value or '').strip().lower() in _SWITCH_VALUES:
+        return False
+    return (any(word in part for part in parts for word in _SECRET_WORDS)
+            or parts[-1].endswith(('key', 'keys', 'token', 'auth')))
+
+
+def split_pip_credentials(args):
+    """pip arguments -> (argv, moved): the index options whose values carry credentials leave argv
+    for pip's configuration file; moved is [(pip.conf key, several, [values])] in argv order.
+    Every value of a key that has one with credentials moves, so that the key keeps all of them.
+    Raises ConfigError, naming no value, for credentials anywhere else."""
+    options = []  # (the argv words, option name, its value or None, pip.conf key or None, several)
+    index = 0
+    while index < len(args):
+        words = [args[index]]
+        name, value = args[index], None
+        if name.startswith('--') and '=' in name:
+            name, value = name.split('=', 1)
+        elif name[:2] in ('-i', '-f') and len(name) > 2 and not name.startswith('--'):
+            name, value = name[:2], name[2:]
+        if name in PIP_URL_OPTIONS and value is None and index + 1 < len(args):
+            index += 1
+            value = args[index]
+            words.append(value)
+        key, several = PIP_URL_OPTIONS.get(name, (None, False))
+        options.append((words, name, value, key, several))
+        index += 1
+    keys = set(option[3] for option in options if option[3] and has_url_credentials(option[2]))
+    argv, moved = [], []
+    for words, name, value, key, several in options:
+        if key not in keys:
+            if any(has_url_credentials(word) for word in words):
+                raise ConfigError('pip_extra_args: credentials in %s, which the updater cannot move into pip\'s '
+                                  'configuration file (only %s can be): they would be on the command line' % (
+                                      show(name) if name.startswith('-') else 'an argument',
+                                      ', '.join(sorted(option for option in PIP_URL_OPTIONS if option.startswith('--')))))
+            argv.extend(words)
+            continue
+        if value is None or '\n' in value or '\r' in value:
+            raise ConfigError('pip_extra_args: %s needs one value on one line' % show(name))
+        entry = [item for item in moved if item[0] == key]
+        if not entry:
+            moved.append((key, several, [value]))
+        elif several:
+            entry[0][2].append(value)
+        else:
+            entry[0][2][:] = [value]  # as on the command line: the last one wins
+    return argv, moved
+
+
+def pip_config_text(moved):
+    """pip.conf text for moved: [global] key = value, several values one per line."""
+    lines = ['[global]']
+    for key, several, values in moved:
+        if several:
+            lines.append('%s =' % key)
+            lines.extend('    %s' % value for value in values)
+        else:
+            lines.append('%s = %s' % (key, values[-1]))
+    return '\n'.join(lines) + '\n'
+
+
+# ---------------------------------------------------------------------------------------------
 # I/O helpers.
 def utcnow():
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
 
 
 def run(argv, user=None, env=None, timeout=1800, check=False):
-    """Run argv (a list), optionally as another user; returns (rc, stdout, stderr)."""
+    """Run argv (a list), optionally as another user; returns (rc, stdout, stderr). A None value
+    in env removes that variable from the child's environment."""
     kwargs = {}
     full_env = dict(os.environ)
     full_env.update({'LANG': 'C', 'LC_ALL': 'C'})
-    if env:
-        full_env.update(env)
+    for key, value in (env or {}).items():
+        if value is None:
+            full_env.pop(key, None)
+        else:
+            full_env[key] = value
     if user is not None and user[0] != os.geteuid():
         uid, gid, home = user
 
@@ -589,9 +683,13 @@ class PipRuntime(Runtime):
         self.package = pip.get('package')
         self.target = pip.get('version')
         self.constraint = pip.get('constraint')
-        self.extra_args = list(pip.get('extra_args') or [])
         if not self.venv or not self.package:
             raise ConfigError('pip runtime %s needs pip.venv and pip.package' % self.name)
+        try:
+            # Index options with credentials go to a root-only pip.conf, not on pip's command line.
+            self.extra_args, self.index_config = split_pip_credentials([str(arg) for arg in pip.get('extra_args') or []])
+        except ConfigError as exc:
+            raise ConfigError('pip runtime %s: %s' % (self.name, exc))
         self.python = os.path.join(self.venv, 'bin', 'python')
         if not os.path.exists(self.python):
             raise ConfigError('%s: no Python interpreter at %s' % (self.name, self.python))
@@ -602,14 +700,85 @@ class PipRuntime(Runtime):
             home = '/nonexistent'
         # pip runs as the owner of the venv, so it never leaves root-owned files in a user's venv.
         self.user = (info.st_uid, info.st_gid, home)
+        if self.user[0] != 0:
+            self._refuse_credentials_for_user(cfg)
         self._trusted = False
         self.freeze_path = os.path.join(self.state_dir, 'pip-freeze-previous.txt')
 
+    def _refuse_credentials_for_user(self, cfg):
+        """pip of a user's venv runs as that user, who can read its argv, its environment and any
+        file it reads: such a run gets no credentials at all (names in the message, never values)."""
+        found = []
+        if self.index_config:
+            keys = [item[0] for item in self.index_config]
+            found.append('pip_extra_args %s' % ', '.join(sorted(
+                option for option, (key, several) in PIP_URL_OPTIONS.items() if option.startswith('--') and key in keys)))
+        configured = dict((str(k), str(v)) for k, v in (cfg.get('environment') or {}).items())
+        environment = dict(os.environ)
+        environment.update(configured)
+        names = sorted(name for name, value in environment.items()
+                       if has_url_credentials(value) or (name in configured and is_secret_variable(name, value)))
+        if names:
+            found.append('environment %s' % ', '.join(names))
+        if found:
+            raise ConfigError(
+                'pip runtime %s: not passing credentials (%s) to pip of %s: that virtualenv is owned by uid %d, '
+                'pip runs as that user, and the user could read them from the process; use a root-owned '
+                'virtualenv or an index without credentials' % (self.name, '; '.join(found), show(self.venv), self.user[0]))
+
     def pip(self, *args, **kwargs):
         env = {'PIP_DISABLE_PIP_VERSION_CHECK': '1', 'PIP_NO_INPUT': '1', 'PYTHONDONTWRITEBYTECODE': '1'}
+        env.update(kwargs.pop('env', None) or {})
         if self.user[0] == 0 and not self._trusted:
             self._check_root_venv()
         return run([self.python, '-m', 'pip'] + list(args), user=self.user, env=env, **kwargs)
+
+    def pip_index(self, *args, **kwargs):
+        """A pip call that reaches the index: the extra arguments on its command line, and the index
+        options with credentials in a pip.conf that only root can read (PIP_CONFIG_FILE), removed
+        afterwards. Such a pip runs as root (a user's venv with credentials is refused)."""
+        if not self.index_config:
+            return self.pip(*(list(args) + self.extra_args), **kwargs)
+        if self.user[0] != 0:  # refused in __init__ already; never hand the file to another user
+            raise UpdateError('pip of %s would run as uid %d with credentials' % (self.name, self.user[0]))
+        if os.environ.get('PIP_CONFIG_FILE'):
+            raise UpdateError('pip runtime %s: PIP_CONFIG_FILE is set, and the index credentials in pip_extra_args '
+                              'would go into a configuration file of their own: put them in that file' % self.name)
+        if '--isolated' in self.extra_args:
+            raise UpdateError('pip runtime %s: --isolated makes pip ignore the configuration file that '
+                              'carries the index credentials' % self.name)
+        env = {}
+        moved = []
+        for key, several, values in self.index_config:
+            # On the command line a value took precedence over PIP_<KEY> (and added to it, for the
+            # options that take several); in a configuration file it would not, so fold it in.
+            variable = 'PIP_' + key.upper().replace('-', '_')
+            before = os.environ.get(variable, '').split() if several else []
+            moved.append((key, several, before + values))
+            env[variable] = None
+        fd, path = tempfile.mkstemp(prefix='.pip-', suffix='.conf', dir=self._root_only_dir())
+        try:
+            with os.fdopen(fd, 'w') as handle:
+                os.fchmod(handle.fileno(), 0o600)
+                handle.write(pip_config_text(moved))
+            env['PIP_CONFIG_FILE'] = path
+            return self.pip(*(list(args) + self.extra_args), env=env, **kwargs)
+        finally:
+            os.unlink(path)
+
+    def _root_only_dir(self):
+        """The runtime's state directory, made or checked to be root's and 0700."""
+        os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
+        fd = os.open(self.state_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        try:
+            info = os.fstat(fd)
+            if info.st_uid != 0:
+                raise UpdateError('%s is owned by uid %d, not root' % (show(self.state_dir), info.st_uid))
+            if stat.S_IMODE(info.st_mode) & 0o077:
+                os.fchmod(fd, 0o700)
+        finally:
+            os.close(fd)
+        return self.state_dir
 
     def _check_root_venv(self):
         """A root-owned venv runs pip as root: its interpreter, its site-packages directories and
@@ -636,15 +805,15 @@ class PipRuntime(Runtime):
 
     def available(self):
         requirement = pip_requirement(self.package, self.target, self.constraint)
-        rc, out, err = self.pip('install', '--dry-run', '--ignore-installed', '--no-deps', '--quiet',
-                                '--report', '-', requirement, *self.extra_args, timeout=600)
+        rc, out, err = self.pip_index('install', '--dry-run', '--ignore-installed', '--no-deps', '--quiet',
+                                      '--report', '-', requirement, timeout=600)
         if rc == 0:
             version = parse_pip_report(out, self.package)
             if version:
                 return version
         if 'no such option' in (err or '') and not (self.target or self.constraint):
             # pip < 22.2 has no --dry-run/--report; `pip index versions` (>= 21.2) lists releases.
-            rc2, out2, err2 = self.pip('index', 'versions', self.package, *self.extra_args, timeout=600)
+            rc2, out2, err2 = self.pip_index('index', 'versions', self.package, timeout=600)
             if rc2 == 0 and parse_pip_index_versions(out2):
                 return parse_pip_index_versions(out2)
             err = err2
@@ -665,7 +834,7 @@ class PipRuntime(Runtime):
         log('installing %s==%s into %s (previous %s, saved to %s)' % (
             self.package, available, self.venv, current, self.freeze_path))
         self.modified = True
-        rc, out, err = self.pip('install', '%s==%s' % (self.package, available), *self.extra_args, timeout=3600)
+        rc, out, err = self.pip_index('install', '%s==%s' % (self.package, available), timeout=3600)
         if rc != 0:
             raise UpdateError('pip install failed: %s' % tail(err or out))
         installed = self.current()
@@ -693,7 +862,7 @@ class PipRuntime(Runtime):
                 handle.write('\n'.join(changed) + '\n')
             os.chmod(path, 0o644)
             try:
-                self.pip('install', '--no-deps', '-r', path, *self.extra_args, check=True, timeout=3600)
+                self.pip_index('install', '--no-deps', '-r', path, check=True, timeout=3600)
             finally:
                 os.unlink(path)
         return self.current()
