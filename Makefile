@@ -22,10 +22,24 @@ SCENARIOS ?= $(shell scripts/scenarios.sh)
 
 .PHONY: help venv docker images audit test lint docs unit sanity molecule bench clean installed ee changelog-lint example-report
 help:
-	@echo "make audit      read-only audit of this machine: JSON/Markdown/SARIF/JUnit under reports/; fails on findings >= high"
-	@echo "make test       lint, unit tests, ansible-test sanity and every Molecule scenario"
-	@echo "make lint | docs | unit | sanity | molecule [SCENARIOS='default'] | bench"
-	@echo "make example-report   regenerate docs/examples/exposed-host/ (audit of an exposed container, before and after site.yml)"
+	@echo "make help            this list"
+	@echo "make venv            .venv with the pinned controller tools (requirements/controller.txt); targets that need it make it"
+	@echo "make audit           read-only audit of this machine: JSON/Markdown/SARIF/JUnit under reports/; fails on findings >= high"
+	@echo "                     (AUDIT_ARGS='-e aihost_audit_fail_on=none' only reports; INVENTORY=... audits another inventory)"
+	@echo "make test            lint, changelog-lint, unit, sanity, installed, ee and every Molecule scenario"
+	@echo "make lint            argument-spec docs check, yamllint, ansible-lint (production profile)"
+	@echo "make docs            regenerate each role's defaults/main.yml and README variables from meta/argument_specs.yml"
+	@echo "make unit            pytest of the module_utils, modules, filters and role helpers"
+	@echo "make sanity          ansible-test sanity (pep8, pylint, validate-modules, ...)"
+	@echo "make changelog-lint  antsibull-changelog lint of changelogs/fragments and changelog.yaml"
+	@echo "make installed       build the tarball, install it offline outside the checkout and run it from there"
+	@echo "make ee              ansible-builder context of the execution environment, checked without a registry"
+	@echo "make docker          start or install a Docker engine (for Molecule)"
+	@echo "make images          build the Molecule base images from the Debian mirror (cached by recipe hash)"
+	@echo "make molecule        Molecule scenarios (SCENARIOS='default firewall' for some of them)"
+	@echo "make example-report  regenerate docs/examples/exposed-host/ (audit of an exposed container, before and after site.yml)"
+	@echo "make bench           benchmarks: side-by-side ratios (benchmarks/)"
+	@echo "make clean           remove .venv, reports/ and .cache/"
 
 venv: $(VENV_STAMP)
 $(VENV_STAMP): $(REQUIREMENTS)
