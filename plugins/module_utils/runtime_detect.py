@@ -737,8 +737,10 @@ class HostView(object):
     """
 
     def __init__(self, root="/", listeners=None, processes=None, containers=None, users=None,
-                 environ_reader=None, run_version_command=None, ambient_container=None):
+                 environ_reader=None, run_version_command=None, ambient_container=None, viewer_uid=None):
         self.root = root
+        # Who reads /proc: root sees every process's descriptors, anyone else only their own.
+        self.viewer_uid = os.geteuid() if viewer_uid is None else viewer_uid
         self.listeners = listeners or []
         self.processes = processes or {}
         self.containers = containers or {}
@@ -852,9 +854,30 @@ def build_listeners(view, warnings):
     result.sort(key=lambda item: (item["protocol"], item["port"], item["family"], item["address"], item["inode"]))
     unowned = [item for item in result if item["pid"] is None and item["inode"]]
     if unowned and view.processes:
-        warnings.append("%d listening sockets have no visible owner process (other users' processes "
-                        "need root, or the socket belongs to the kernel)" % len(unowned))
+        warnings.append(unowned_sockets_warning(unowned, view.viewer_uid))
     return result
+
+
+def unowned_sockets_warning(unowned, viewer_uid):
+    """One warning for the listening sockets no process we can see holds, saying what is unknown.
+
+    Not root, other users' descriptors are out of sight; as root, no process in this PID namespace
+    holds the socket, so it belongs to the kernel, to a process in another PID namespace, or root may
+    not read that process's descriptors here (no CAP_SYS_PTRACE).
+    """
+    shown = ", ".join("%s %s:%s (uid %s)" % (
+        item["protocol"], ("[%s]" % item["address"]) if ":" in str(item["address"]) else item["address"],
+        item["port"], item["uid"] if item["uid"] is not None else "?") for item in unowned[:5])
+    if len(unowned) > 5:
+        shown += ", and %d more" % (len(unowned) - 5)
+    head = "1 listening socket has" if len(unowned) == 1 else "%d listening sockets have" % len(unowned)
+    if viewer_uid != 0:
+        return ("%s no visible owner process: %s. The audit ran as uid %s, which cannot read other users' "
+                "processes; run it as root (--become) to name the owners" % (head, shown, viewer_uid))
+    return ("%s no owner process, even to root: %s. No process in this PID namespace holds %s: %s to the "
+            "kernel (an in-kernel server such as NFS or WireGuard), to a process in another PID namespace, or to "
+            "a process whose descriptors root cannot read here (root without CAP_SYS_PTRACE)" % (
+                head, shown, "it" if len(unowned) == 1 else "them", "it belongs" if len(unowned) == 1 else "they belong"))
 
 
 def build_facts(view, catalog, units=None, pip=None, dpkg=None, binaries=None,

@@ -209,7 +209,7 @@ def test_debian12_listeners_are_attributed_like_ss_and_to_their_runtimes(fixture
         assert item["container"] is None  # we ran inside that container: it is the host here
     assert listeners[("tcp", 11434)]["attributed_by"] == "uid"
     assert listeners[("tcp", 11434)]["user"] == "ollama"
-    assert any("no visible owner" in warning for warning in facts["warnings"])
+    assert any("listening socket" in warning and "owner process" in warning for warning in facts["warnings"])
 
 
 def test_debian12_runtimes_carry_units_auth_risk_and_data(fixture_tree):
@@ -481,3 +481,18 @@ def test_user_patterns_that_cannot_be_combined_still_match():
     assert matcher.match(process(1, ["/usr/bin/echo-echo"])) == "echo_server"
     assert matcher.match(process(2, ["/usr/bin/shout-server"])) == "shouty"
     assert matcher.match(process(3, ["/usr/bin/echo-other"])) is None
+
+
+def test_unowned_sockets_warning_says_what_is_unknown():
+    """Root already sees every process: the warning must not ask for root, but name the sockets and
+    the causes left (kernel, another PID namespace, no CAP_SYS_PTRACE); a non-root audit is told to
+    run as root. Counts read as English."""
+    one = [{"protocol": "tcp", "address": "0.0.0.0", "port": 2024, "uid": 0}]
+    as_root = rd.unowned_sockets_warning(one, 0)
+    assert as_root.startswith("1 listening socket has no owner process, even to root: tcp 0.0.0.0:2024 (uid 0).")
+    assert "need root" not in as_root and "--become" not in as_root
+    assert "kernel" in as_root and "another PID namespace" in as_root and "CAP_SYS_PTRACE" in as_root
+    two = one + [{"protocol": "udp", "address": "::", "port": 51820, "uid": None}]
+    as_user = rd.unowned_sockets_warning(two, 1000)
+    assert as_user.startswith("2 listening sockets have no visible owner process: tcp 0.0.0.0:2024 (uid 0), udp [::]:51820 (uid ?).")
+    assert "uid 1000" in as_user and "--become" in as_user
