@@ -107,6 +107,10 @@ def audit_junit(report):
     return audit_reports.to_junit(_plain(report))
 
 
+def audit_verdict(report):
+    return audit_reports.gate_verdict(_plain(report))
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -115,4 +119,5 @@ class FilterModule(object):
             "audit_markdown": audit_markdown,
             "audit_sarif": audit_sarif,
             "audit_junit": audit_junit,
+            "audit_verdict": audit_verdict,
         }

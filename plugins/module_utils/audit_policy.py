@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import re
 
 from ansible_collections.aihost.hardening.plugins.module_utils import host_config
@@ -247,18 +248,61 @@ def _finding(rule_id, subject, evidence, severity=None, title=None, remediation=
     return finding
 
 
+def container_label(container):
+    """A container's name, else its short id (12 hex digits, as docker ps prints it)."""
+    container = container or {}
+    return container.get("name") or (str(container.get("id"))[:12] if container.get("id") else None)
+
+
+def _listen_text(runtime):
+    return ", ".join("%s %s:%s" % (item.get("protocol") or "tcp", item.get("address"), item.get("port"))
+                     for item in runtime.get("listen") or [])
+
+
 def _instance(runtime):
-    """Name one runtime instance: its unit, its container or its first process."""
-    for unit in runtime.get("units") or []:
-        if unit.get("name"):
-            return "%s (%s)" % (runtime.get("name"), unit["name"])
+    """Name one runtime instance by what survives restarts, reboots and re-ordering, never a PID:
+    its systemd service, else its container (name, else short id), else its executable and sockets.
+
+    Scopes (docker-<id>.scope, session-N.scope) are transient, so a service unit comes first and a
+    container before any other unit."""
+    name = runtime.get("name")
+    units = [unit.get("name") for unit in runtime.get("units") or [] if unit.get("name")]
+    for unit in units:
+        if not unit.endswith(".scope"):
+            return "%s (%s)" % (name, unit)
     for container in runtime.get("containers") or []:
-        if container.get("name") or container.get("id"):
-            return "%s (container %s)" % (runtime.get("name"), container.get("name") or container.get("id"))
-    for process in runtime.get("processes") or []:
-        if process.get("pid") is not None:
-            return "%s (pid %s)" % (runtime.get("name"), process["pid"])
-    return runtime.get("name")
+        if container_label(container):
+            return "%s (container %s)" % (name, container_label(container))
+    if units:
+        return "%s (%s)" % (name, units[0])
+    exe = next((process.get("exe") for process in runtime.get("processes") or [] if process.get("exe")), None)
+    parts = [part for part in (exe, _listen_text(runtime)) if part]
+    return "%s (%s)" % (name, ", ".join(parts)) if parts else name
+
+
+def _instances(runtimes):
+    """_instance for each runtime, made unique within the host without order or PIDs: a name two
+    instances share gets their sockets, else their users, else a digest of their command line."""
+    names = [_instance(runtime) for runtime in runtimes]
+    for extra in (_listen_text, lambda rt: "as " + ",".join(rt.get("run_as") or []) if rt.get("run_as") else "",
+                  _cmdline_digest):
+        counts = {}
+        for item in names:
+            counts[item] = counts.get(item, 0) + 1
+        for index, runtime in enumerate(runtimes):
+            if counts[names[index]] > 1:
+                detail = extra(runtime)
+                if detail and detail not in names[index]:
+                    names[index] = "%s [%s]" % (names[index], detail)
+    return names
+
+
+def _cmdline_digest(runtime):
+    process = next(iter(runtime.get("processes") or []), {})
+    argv = process.get("cmdline") or (runtime.get("units") or [{}])[0].get("exec_start") or []
+    if not argv:
+        return ""
+    return "cmdline %s" % hashlib.sha256("\0".join(str(arg) for arg in argv).encode("utf-8")).hexdigest()[:8]
 
 
 def _is_all_addresses(host_ip):
@@ -299,11 +343,13 @@ def evaluate(runtime_facts, gpu_facts, host_checks, policy, advisories):
         who = names.get(runtime) or process or "unknown process"
         evidence = "%s %s:%s (scope %s) owned by %s: %s" % (
             proto, listener.get("address"), port, scope, who, problem)
-        if listener.get("container"):
-            evidence += " (container %s)" % (listener["container"].get("name") or listener["container"].get("id"))
+        container = container_label(listener.get("container"))
+        if container:
+            evidence += " (container %s)" % container
         rule = "AIH-EXP-002" if runtime else "AIH-EXP-001"
         findings.append(_finding(rule, "%s/%s" % (port, proto), evidence, port=port, protocol=proto,
-                                 runtime=runtime, process=process))
+                                 address=listener.get("address"), runtime=runtime, process=process,
+                                 container=container))
 
     # Container ports published on every address: they bypass the host firewall.
     published_seen = set()
@@ -346,10 +392,10 @@ def evaluate(runtime_facts, gpu_facts, host_checks, policy, advisories):
 
     # Runtime-level findings.
     runtime_advisories = advisories.get("runtimes") or {}
-    for runtime in runtimes:
+    for runtime, instance in zip(runtimes, _instances(runtimes)):
         name = runtime.get("name")
-        instance = _instance(runtime)
         display = (runtime.get("display_name") or name) + instance[len(name or ""):]
+        container = next((container_label(item) for item in runtime.get("containers") or [] if container_label(item)), None)
         exposure = runtime.get("exposure")
         auth = runtime.get("auth") or {}
         if exposure in ("all", "specific") and auth.get("enabled") is False:
@@ -357,7 +403,7 @@ def evaluate(runtime_facts, gpu_facts, host_checks, policy, advisories):
             where = ", ".join("%s:%s" % (item.get("address"), item.get("port")) for item in wide) or "published ports"
             findings.append(_finding(
                 "AIH-EXP-003", instance, "%s reachable on %s with authentication off (%s)" % (
-                    display, where, auth.get("evidence") or "no evidence"), runtime=name))
+                    display, where, auth.get("evidence") or "no evidence"), runtime=name, container=container))
         for advisory in runtime_advisories.get(name) or []:
             if version_in_range(runtime.get("version"), advisory.get("affected"), advisory.get("fixed"),
                                 advisory.get("introduced")):
@@ -367,18 +413,18 @@ def evaluate(runtime_facts, gpu_facts, host_checks, policy, advisories):
                     "%s %s (from %s) is affected by %s: %s; %s" % (
                         display, runtime.get("version"), runtime.get("version_source") or "unknown source",
                         advisory.get("id"), advisory.get("summary") or "", fix),
-                    severity=advisory.get("severity"), runtime=name, advisory=advisory.get("id"),
+                    severity=advisory.get("severity"), runtime=name, container=container, advisory=advisory.get("id"),
                     version=runtime.get("version"), fixed=advisory.get("fixed")))
         root_users = [user for user in runtime.get("run_as") or [] if user == "root"]
         if root_users and (runtime.get("processes") or runtime.get("units") or runtime.get("containers")):
-            findings.append(_finding("AIH-CFG-002", instance, "%s runs as root" % display, runtime=name))
+            findings.append(_finding("AIH-CFG-002", instance, "%s runs as root" % display, runtime=name, container=container))
         for flag in runtime.get("risky_flags") or []:
             findings.append(_finding(
                 "AIH-CFG-003", "%s %s" % (instance, flag.get("flag")),
                 "%s: %s%s (%s): %s" % (display, flag.get("flag"),
                                        "=%s" % flag["value"] if flag.get("value") not in (None, "") else "",
                                        flag.get("source") or "cmdline", flag.get("reason") or ""),
-                runtime=name, flag=flag.get("flag")))
+                runtime=name, container=container, flag=flag.get("flag")))
 
     # World-writable data paths (modes stat'ed by the host checks).
     runtime_paths = {}

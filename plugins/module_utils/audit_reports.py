@@ -25,6 +25,42 @@ SARIF_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low":
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "0.0"}
 
 
+def plural(count, word, words=None):
+    """'1 host', '2 hosts', '0 findings': a count and the noun that agrees with it."""
+    return "%d %s" % (count, word if count == 1 else (words or word + "s"))
+
+
+def gate_text(fail_on):
+    """How the gate reads in every report: 'fail on high and above', or 'off (fail_on: none)'."""
+    if fail_on in (None, "", "none"):
+        return "off (fail_on: none)"
+    return "fail on %s and above" % fail_on
+
+
+def gate_verdict(report):
+    """One line that ends an audit run for one host: failed (with the failing findings), passed, or off.
+
+    ``report`` is a host report (audit_evaluate), with ``fail_on``, ``summary`` and ``findings``.
+    """
+    host = report["host"]["name"]
+    fail_on = report.get("fail_on")
+    findings = report.get("findings") or []
+    if fail_on in (None, "", "none"):
+        return "%s: audit gate off (fail_on: none): %s reported, none fails the run" % (
+            host, plural(len(findings), "finding"))
+    failing = severity_at_or_above(findings, fail_on)
+    if not failing:
+        return "%s: audit gate passed: no finding at or above %s (%s in all)" % (
+            host, fail_on, plural(len(findings), "finding"))
+    names = []
+    for item in failing:
+        name = "%s %s" % (item["id"], item["title"])
+        if name not in names:
+            names.append(name)
+    return "%s: audit gate FAILED: %s at or above %s: %s" % (
+        host, plural(len(failing), "finding"), fail_on, "; ".join(names))
+
+
 def _hosts(report_or_fleet):
     """A host report, or a fleet report with ``hosts`` (list of host reports) -> list of host reports."""
     if "hosts" in report_or_fleet:
@@ -63,6 +99,12 @@ def _counts_line(counts):
     return ", ".join("%s %d" % (name, counts.get(name, 0)) for name in SEVERITIES)
 
 
+def _gate_line(fail_on, failing):
+    if fail_on in (None, "", "none"):
+        return "- Gate: %s" % gate_text(fail_on)
+    return "- Gate: fail on `%s` and above: %s" % (fail_on, failing)
+
+
 def _host_markdown(report, level="#"):
     host = report["host"]
     summary = report["summary"]
@@ -73,7 +115,7 @@ def _host_markdown(report, level="#"):
         "- Host: %s, %s, kernel %s" % (
             host.get("hostname") or host["name"], host.get("os") or "unknown OS", host.get("kernel") or "unknown"),
         "- Findings: %s" % _counts_line(summary["counts"]),
-        "- Gate: fail on `%s` and above: %d finding(s) at or above it" % (report["fail_on"], summary["failing"]),
+        _gate_line(report["fail_on"], plural(summary["failing"], "finding") + " at or above it"),
         "",
     ]
     findings = report.get("findings") or []
@@ -128,11 +170,11 @@ def to_markdown(report_or_fleet):
         return "\n".join(_host_markdown(report_or_fleet)) + "\n"
     fleet = report_or_fleet
     lines = [
-        "# Fleet audit (%d hosts)" % fleet["summary"]["hosts"],
+        "# Fleet audit (%s)" % plural(fleet["summary"]["hosts"], "host"),
         "",
         "- Generated: %s by %s (report schema %s)" % (fleet["timestamp"], TOOL_NAME, fleet["schema_version"]),
         "- Findings: %s" % _counts_line(fleet["summary"]["counts"]),
-        "- Gate: fail on `%s` and above: %d host(s) failing" % (fleet["fail_on"], fleet["summary"]["hosts_failing"]),
+        _gate_line(fleet["fail_on"], plural(fleet["summary"]["hosts_failing"], "host") + " failing"),
         "",
         "| Host | %s | Failing |" % " | ".join(SEVERITIES),
         "|---|%s---|" % ("---|" * len(SEVERITIES)),
@@ -150,8 +192,29 @@ def to_markdown(report_or_fleet):
 # SARIF 2.1.0
 
 def _fingerprint(host, finding):
+    """The finding's identity: host, rule, subject (which names a runtime by its service, container or
+    executable, never a PID) and the bound address of an exposure (0.0.0.0 and :: are two problems)."""
     text = "%s|%s|%s" % (host, finding["id"], finding["subject"])
+    if finding.get("address") is not None:
+        text += "|%s" % finding["address"]
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _logical_locations(host, finding):
+    """The subject as a logical location; one in a container is named inside it (host/container/name/...)."""
+    subject = str(finding["subject"])
+    container = finding.get("container")
+    where = "%s/container/%s" % (host, container) if container else host
+    return [{"name": subject, "fullyQualifiedName": "%s/%s" % (where, subject), "kind": "resource"}]
+
+
+def _result_properties(host, finding):
+    properties = {"host": host, "severity": finding["severity"],
+                  "security-severity": SECURITY_SEVERITY.get(finding["severity"], "5.5"),
+                  "remediation": finding["remediation"]}
+    if finding.get("container"):
+        properties["container"] = finding["container"]
+    return properties
 
 
 def to_sarif(report_or_fleet):
@@ -184,14 +247,10 @@ def to_sarif(report_or_fleet):
                 # Hosts are not files: the result points at the host's report, the subject is logical.
                 "locations": [{
                     "physicalLocation": {"artifactLocation": {"uri": "%s.json" % host, "uriBaseId": "REPORTDIR"}},
-                    "logicalLocations": [{"name": str(finding["subject"]),
-                                          "fullyQualifiedName": "%s/%s" % (host, finding["subject"]),
-                                          "kind": "resource"}],
+                    "logicalLocations": _logical_locations(host, finding),
                 }],
                 "partialFingerprints": {"aihostFinding/v1": _fingerprint(host, finding)},
-                "properties": {"host": host, "severity": finding["severity"],
-                               "security-severity": SECURITY_SEVERITY.get(finding["severity"], "5.5"),
-                               "remediation": finding["remediation"]},
+                "properties": _result_properties(host, finding),
             })
     timestamp = report_or_fleet.get("timestamp")
     return {
@@ -237,7 +296,7 @@ def to_junit(report_or_fleet):
             template = ('    <testcase classname=%s name=%s time="0">\n'
                         '      <failure message=%s type=%s>%s</failure>\n'
                         '    </testcase>')
-            message = "%d finding(s): %s" % (len(found), "; ".join(str(item["subject"]) for item in found))
+            message = "%s: %s" % (plural(len(found), "finding"), "; ".join(str(item["subject"]) for item in found))
             cases.append(template % (quoteattr("aihost.audit.%s" % host), quoteattr(name), quoteattr(message),
                                      quoteattr(SEVERITIES[worst]), escape(body)))
         failures = len(by_rule)

@@ -178,3 +178,95 @@ def test_model_integrity_results_and_their_findings_fit_every_format():
     jsonschema.validate(sarif, SARIF_SCHEMA)
     assert {"AIH-MOD-001", "AIH-MOD-002"} <= set(result["ruleId"] for result in sarif["runs"][0]["results"])
     assert "AIH-MOD-001" in audit_filter.audit_markdown(report)
+
+
+# ---------------------------------------------------------------------------------------------
+# Stable identities: containers named, fingerprints without PIDs.
+
+def _runtime_facts(pids, port=8000, reverse=False):
+    """Two Ollama containers without a unit and a vLLM process without a unit, all root and open."""
+    def container_runtime(container, pid, host_port):
+        return {"name": "ollama", "display_name": "Ollama", "version": None, "exposure": "all",
+                "auth": {"enabled": False, "evidence": "none"}, "run_as": ["root"],
+                "processes": [{"pid": pid, "exe": "/bin/ollama", "cmdline": ["/bin/ollama", "serve"]}],
+                "units": [], "containers": [{"id": container[1], "name": container[0], "engine": "docker",
+                                             "published": [{"host_ip": "127.0.0.1", "host_port": host_port,
+                                                            "container_port": 11434, "protocol": "tcp"}]}],
+                "listen": [], "container_listen": [], "data_paths": [], "risky_flags": [], "packages": []}
+    vllm_listen = {"protocol": "tcp", "family": "ipv4", "address": "0.0.0.0", "port": port, "scope": "all",
+                   "pid": pids[2], "process": "python3", "user": "root", "unit": None, "container": None,
+                   "runtime": "vllm"}
+    vllm = {"name": "vllm", "display_name": "vLLM", "version": None, "exposure": "all",
+            "auth": {"enabled": False, "evidence": "no --api-key"}, "run_as": ["root"],
+            "processes": [{"pid": pids[2], "exe": "/opt/vllm/bin/python3", "cmdline": ["python3", "-m", "vllm"]}],
+            "units": [], "containers": [], "listen": [dict(vllm_listen)], "container_listen": [],
+            "data_paths": [], "risky_flags": [{"flag": "--trust-remote-code", "value": "", "reason": "runs model code"}],
+            "packages": []}
+    runtimes = [container_runtime(("ollama-a", "a" * 64), pids[0], 11434),
+                container_runtime(("ollama-b", "b" * 64), pids[1], 11435), vllm]
+    listeners = [vllm_listen, dict(vllm_listen, family="ipv6", address="::", inode=2)]
+    if reverse:
+        runtimes.reverse()
+        listeners.reverse()
+    report = base_report("gpu1")
+    report["aihost_runtime"] = {"schema_version": 1, "listeners": listeners, "runtimes": runtimes, "warnings": []}
+    return audit_filter.audit_evaluate(report, CHECKS, [], ADVISORIES, "high")
+
+
+def _fingerprints(report):
+    return [result["partialFingerprints"]["aihostFinding/v1"] for result in audit_reports.to_sarif(report)["runs"][0]["results"]]
+
+
+def test_runtimes_in_containers_are_named_by_their_container():
+    """Two Ollama containers make two distinct findings per rule, each naming its container in the
+    subject and in the SARIF location; none names a PID."""
+    report = _runtime_facts(pids=(101, 102, 103))
+    root = sorted(item["subject"] for item in report["findings"] if item["id"] == "AIH-CFG-002")
+    assert root == ["ollama (container ollama-a)", "ollama (container ollama-b)", "vllm (/opt/vllm/bin/python3, tcp 0.0.0.0:8000)"]
+    assert all("pid" not in str(item["subject"]) for item in report["findings"])
+    results = audit_reports.to_sarif(report)["runs"][0]["results"]
+    names = [result["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] for result in results
+             if result["ruleId"] == "AIH-CFG-002"]
+    assert "gpu1/container/ollama-a/ollama (container ollama-a)" in names
+    assert any(result["properties"].get("container") == "ollama-b" for result in results)
+
+
+def test_fingerprints_survive_restarts_and_reordering_and_differ_per_problem():
+    """Two audits whose facts differ only in PIDs (a restart without a unit) and in order give the same
+    fingerprint set; every finding has its own fingerprint; a different port is a different problem."""
+    first = _fingerprints(_runtime_facts(pids=(101, 102, 103)))
+    restarted = _fingerprints(_runtime_facts(pids=(9001, 9002, 9003), reverse=True))
+    assert sorted(first) == sorted(restarted)
+    assert len(set(first)) == len(first)     # unique per problem, IPv4 and IPv6 binds included
+    moved = _fingerprints(_runtime_facts(pids=(101, 102, 103), port=8001))
+    assert set(moved) != set(first)
+
+
+def test_identical_instances_are_told_apart_without_pids():
+    """Two vLLM processes of the same executable, without unit or container, on different ports."""
+    report = _runtime_facts(pids=(1, 2, 3))
+    vllm = [rt for rt in report["aihost_runtime"]["runtimes"] if rt["name"] == "vllm"][0]
+    second = json.loads(json.dumps(vllm))
+    second["processes"][0]["pid"] = 4
+    vllm["listen"] = []
+    names = audit_policy._instances([vllm, second])  # pylint: disable=protected-access
+    assert len(set(names)) == 2 and all("pid" not in name for name in names)
+
+
+def test_plurals_and_the_gate_read_as_english(exposed, justified):
+    one = audit_filter.audit_fleet([exposed], "high", "2026-11-26T09:00:01Z")
+    text = audit_reports.to_markdown(one)
+    assert text.startswith("# Fleet audit (1 host)\n") and "1 host failing" in text
+    off = audit_filter.audit_evaluate(base_report("quiet"), CHECKS, [], ADVISORIES, "none")
+    assert "- Gate: off (fail_on: none)" in audit_reports.to_markdown(off)
+    assert "none and above" not in audit_reports.to_markdown(off)
+    assert audit_reports.plural(1, "finding") == "1 finding" and audit_reports.plural(0, "finding") == "0 findings"
+
+
+def test_gate_verdict_names_the_failing_findings(exposed, justified):
+    verdict = audit_filter.audit_verdict(exposed)
+    assert verdict.startswith("exposed: audit gate FAILED: 5 findings at or above high: ")
+    assert "AIH-CFG-004 No active host firewall" in verdict and "AIH-CFG-005" not in verdict  # medium
+    assert audit_filter.audit_verdict(justified) == "justified: audit gate passed: no finding at or above high (0 findings in all)"
+    off = audit_filter.audit_evaluate(base_report("quiet"), CHECKS, [], ADVISORIES, "none")
+    assert audit_filter.audit_verdict(off).startswith("quiet: audit gate off (fail_on: none): 7 findings reported")
