@@ -57,11 +57,13 @@ except ImportError:  # pragma: no cover - Python built without liblzma
     lzma = None
 
 try:
-    from .pickle_scan import (PickleLimit, SEVERITY_RANK, looks_like_pickle, max_severity, scan_pickles)
+    from .pickle_scan import (PickleLimit, SEVERITY_RANK, classify_global, looks_like_pickle, max_severity,
+                              opcode_start, scan_pickles)
 except ImportError:  # pragma: no cover - loaded as a top-level module (tests, the verify CLI)
-    from pickle_scan import (PickleLimit, SEVERITY_RANK, looks_like_pickle, max_severity, scan_pickles)
+    from pickle_scan import (PickleLimit, SEVERITY_RANK, classify_global, looks_like_pickle, max_severity,
+                             opcode_start, scan_pickles)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 DEFAULT_OPTIONS = {
     "allow_globals": [],
@@ -78,6 +80,7 @@ CODE_CAPABLE = frozenset(["pickle", "pytorch_zip", "torchscript", "pytorch_legac
 SAFETENSORS_DTYPES = frozenset(["BOOL", "U8", "I8", "U16", "I16", "U32", "I32", "U64", "I64", "F16", "BF16",
                                 "F32", "F64", "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2",
                                 "C64", "E4M3", "E5M2"])
+MAX_LZ4_BYTES = 256 << 20                    # decoded in pure Python: slow, so bounded
 MAX_SAFETENSORS_HEADER = 100 * 1000 * 1000   # the safetensors reference implementation's own limit
 
 GGUF_MAGIC = b"GGUF"
@@ -85,9 +88,11 @@ HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 
-# Patterns of Jinja template injection (sandbox escapes) in GGUF chat templates.
-_SSTI_PATTERNS = re.compile(r"__(class|globals|subclasses|builtins|import|init|mro|base|bases|code|dict)__|"
-                            r"\bos\.(system|popen)|\bsubprocess\b|\beval\s*\(|\bexec\s*\(")
+# Jinja: the code inside {{ }} and {% %} (what a template engine evaluates), its string literals,
+# and names. Text outside the blocks is printed, never evaluated.
+_JINJA_CODE = re.compile(r"\{\{-?(.*?)-?\}\}|\{%-?(.*?)-?%\}", re.S)
+_JINJA_STRING = re.compile(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"", re.S)
+_JINJA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # TensorFlow ops that read/write files or call back into Python (modelscan's list + PyFunc).
 _TF_UNSAFE_OPS = (b"ReadFile", b"WriteFile", b"PyFunc", b"PyFuncStateless", b"EagerPyFunc",
                   b"MatchingFiles", b"Save", b"SaveV2", b"ImmutableConst")
@@ -96,6 +101,12 @@ _TF_OP_SEVERITY = {b"ReadFile": "high", b"WriteFile": "high", b"PyFunc": "critic
                    b"ImmutableConst": "medium"}
 _KERAS_LAMBDA = (b'"class_name": "Lambda"', b'"class_name":"Lambda"')
 _KERAS_SAFE_MODULES = ("keras", "keras_hub", "keras_nlp", "keras_cv", "tensorflow", "tf_keras")
+# Keras preprocessing layers whose config may name a file on the host that loading reads.
+_KERAS_FILE_KEYS = ("vocabulary", "vocabulary_path", "vocabulary_file", "idf_weights", "file_path", "filepath")
+# Compressions a loader may know (joblib: lz4; archives: 7z, rar; zstd) that the stdlib cannot read.
+_UNREADABLE_COMPRESSION = ((b"\x04\x22\x4d\x18", "lz4"), (b"\x02\x21\x4c\x18", "lz4 (legacy frame)"),
+                           (b"\x28\xb5\x2f\xfd", "zstd"), (b"7z\xbc\xaf\x27\x1c", "7z"), (b"Rar!\x1a\x07", "rar"),
+                           (b"\x89LZO\x00", "lzo"), (b"sNaPpY", "snappy"))
 
 
 def _finding(severity, kind, detail, **extra):
@@ -145,10 +156,10 @@ class LimitedStream(object):
 class ZlibStream(io.RawIOBase):
     """A zlib stream (joblib's 'zlib' compressor) as a readable file object."""
 
-    def __init__(self, raw):
+    def __init__(self, raw, wbits=zlib.MAX_WBITS):
         super(ZlibStream, self).__init__()
         self._raw = raw
-        self._z = zlib.decompressobj()
+        self._z = zlib.decompressobj(wbits)
         self._buf = b""
         self._eof = False
 
@@ -173,6 +184,107 @@ class ZlibStream(io.RawIOBase):
         return n
 
 
+class Lz4FrameStream(io.RawIOBase):
+    """An LZ4 frame (joblib's 'lz4' compressor, ``lz4.frame``) decoded in pure Python, block by block.
+
+    Slow next to liblz4, so joblib files compressed this way are read up to ``cap`` decompressed
+    bytes; the caller reports the rest as not inspected."""
+
+    def __init__(self, raw, cap):
+        super(Lz4FrameStream, self).__init__()
+        self._raw = raw
+        self._cap = cap
+        self._out = 0
+        self._history = b""
+        self._buf = b""
+        self._eof = False
+        magic = self._take(4)
+        if magic != b"\x04\x22\x4d\x18":
+            raise ValueError("not an LZ4 frame")
+        flags = self._take(2)[0]
+        if flags >> 6 != 1:
+            raise ValueError("LZ4 frame version %d" % (flags >> 6))
+        self._linked = not flags & 0x20
+        self._block_checksum = bool(flags & 0x10)
+        self._take((8 if flags & 0x08 else 0) + (4 if flags & 0x01 else 0) + 1)
+
+    def _take(self, count):
+        data = self._raw.read(count)
+        if len(data) != count:
+            raise ValueError("LZ4 frame ends early")
+        return data
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        while not self._buf and not self._eof:
+            size = struct.unpack("<I", self._take(4))[0]
+            if size == 0:
+                self._eof = True
+                break
+            stored = size & 0x80000000
+            data = self._take(size & 0x7FFFFFFF)
+            if self._block_checksum:
+                self._take(4)
+            block = data if stored else lz4_block(data, self._history if self._linked else b"")
+            self._out += len(block)
+            if self._out > self._cap:
+                raise PickleLimit("more than %d bytes decompressed from LZ4 in pure Python" % self._cap)
+            self._history = (self._history + block)[-65536:]
+            self._buf = block
+        n = min(len(buffer), len(self._buf))
+        buffer[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+
+def lz4_block(src, prefix=b""):
+    """Decode one LZ4 block (sequences of literals and back-references; ``prefix``: the previous
+    blocks' last 64 KiB, which linked blocks may refer to)."""
+    dst = bytearray(prefix)
+    start = len(prefix)
+    i = 0
+    end = len(src)
+    while i < end:
+        token = src[i]
+        i += 1
+        literals = token >> 4
+        if literals == 15:
+            while True:
+                extra = src[i]
+                i += 1
+                literals += extra
+                if extra != 255:
+                    break
+        dst += src[i:i + literals]
+        i += literals
+        if i >= end:
+            break
+        offset = src[i] | src[i + 1] << 8
+        i += 2
+        length = token & 15
+        if length == 15:
+            while True:
+                extra = src[i]
+                i += 1
+                length += extra
+                if extra != 255:
+                    break
+        length += 4
+        pos = len(dst) - offset
+        if offset == 0 or pos < 0:
+            raise ValueError("LZ4 back-reference before the start of the data")
+        if offset >= length:
+            dst += dst[pos:pos + length]
+        else:  # overlapping copy: the pattern repeats
+            while length > 0:
+                chunk = dst[pos:pos + min(offset, length)]
+                dst += chunk
+                length -= len(chunk)
+    return bytes(dst[start:])
+
+
 class _Prepend(object):
     """Put already-read bytes back in front of a stream."""
 
@@ -186,6 +298,8 @@ class _Prepend(object):
                 data, self._head = self._head + self._raw.read(), b""
                 return data
             data, self._head = self._head[:size], self._head[size:]
+            if len(data) < size:  # a read that spans the boundary continues in the stream
+                data += self._raw.read(size - len(data))
             return data
         return self._raw.read(size)
 
@@ -214,6 +328,8 @@ def _decompressor(kind, fileobj):
         return lzma.LZMAFile(fileobj, mode="rb", format=lzma.FORMAT_XZ if kind == "xz" else lzma.FORMAT_ALONE)
     if kind == "zlib":
         return io.BufferedReader(ZlibStream(fileobj), 1 << 16)
+    if kind == "lz4":
+        return io.BufferedReader(Lz4FrameStream(fileobj, MAX_LZ4_BYTES), 1 << 16)
     return None
 
 
@@ -228,6 +344,9 @@ def compression_of(head):
         return "lzma"
     if len(head) >= 2 and head[0] == 0x78 and head[1] in (0x01, 0x5e, 0x9c, 0xda) and (head[0] * 256 + head[1]) % 31 == 0:
         return "zlib"
+    for magic, kind in _UNREADABLE_COMPRESSION:
+        if head.startswith(magic):
+            return kind
     return None
 
 
@@ -246,8 +365,8 @@ def sniff(head, size):
         return "hdf5"
     if head[:4] in ZIP_MAGICS:
         return "zip"
-    if len(head) >= 10 and _safetensors_header_len(head, size) is not None:
-        return "safetensors"
+    if len(head) >= 10 and (_safetensors_header_len(head, size) is not None or head[8:9] == b"{"):
+        return "safetensors"  # a header length that does not fit is checked (and reported) there
     if len(head) >= 2 and head[0:1] == b"\x80" and head[1] in (1, 2, 3, 4, 5):
         return "pickle"
     if len(head) >= 262 and head[257:262] == b"ustar":
@@ -260,6 +379,8 @@ def sniff(head, size):
         return proto
     if looks_like_pickle(head):
         return "pickle"
+    if opcode_start(head):
+        return "maybe_pickle"  # too long to tell from the head: inspect_stream reads it all
     return "unknown"
 
 
@@ -305,14 +426,18 @@ def _protobuf_kind(head):
 # Per-format checks
 # ---------------------------------------------------------------------------------------------
 def _check_safetensors(f, size):
-    findings = []
     head = f.read(8)
     length = struct.unpack("<Q", head)[0]
+    if _safetensors_header_len(head + f.read(1), size) is None:
+        return {"tensors": 0}, [_finding("high", "malformed", "safetensors header length %d does not fit a file "
+                                         "of %d bytes (limit %d)" % (length, size, MAX_SAFETENSORS_HEADER))]
+    f.seek(8)
     raw = f.read(length)
     try:
         header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        return {"tensors": 0}, [_finding("high", "malformed", "safetensors header is not JSON: %s" % exc)]
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        return {"tensors": 0}, [_finding("high", "malformed", "safetensors header is not JSON: %s"
+                                         % (str(exc)[:200] or exc.__class__.__name__))]
     if not isinstance(header, dict):
         return {"tensors": 0}, [_finding("high", "malformed", "safetensors header is not a JSON object")]
     data_len = size - 8 - length
@@ -329,17 +454,23 @@ def _check_safetensors(f, size):
             continue
         offsets = entry.get("data_offsets")
         shape = entry.get("shape")
-        if entry.get("dtype") not in SAFETENSORS_DTYPES:
-            bad.append("%s: unknown dtype %r" % (name, entry.get("dtype")))
+        dtype = entry.get("dtype")
+        if not isinstance(dtype, str) or dtype not in SAFETENSORS_DTYPES:
+            bad.append("%s: unknown dtype %s" % (name, json.dumps(dtype)[:40] if _plain_json(dtype) else type(dtype).__name__))
         if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
             bad.append("%s: bad shape" % name)
         if (not isinstance(offsets, list) or len(offsets) != 2 or not all(isinstance(o, int) for o in offsets)
                 or not 0 <= offsets[0] <= offsets[1] <= data_len):
-            bad.append("%s: data_offsets %r outside the %d data bytes" % (name, offsets, data_len))
+            bad.append("%s: data_offsets outside the %d data bytes" % (name, data_len))
     if bad:
-        findings.append(_finding("high", "malformed", "safetensors header inconsistent: %s%s"
-                                 % ("; ".join(bad[:5]), " (+%d more)" % (len(bad) - 5) if len(bad) > 5 else "")))
-    return {"tensors": tensors, "header_bytes": length}, findings
+        return {"tensors": tensors, "header_bytes": length}, [
+            _finding("high", "malformed", "safetensors header inconsistent: %s%s"
+                     % ("; ".join(bad[:5]), " (+%d more)" % (len(bad) - 5) if len(bad) > 5 else ""))]
+    return {"tensors": tensors, "header_bytes": length}, []
+
+
+def _plain_json(value):
+    return value is None or isinstance(value, (str, int, float, bool))
 
 
 class _GGUFReader(object):
@@ -420,11 +551,7 @@ def _check_gguf(f, size):
                 details["architecture"] = value
             elif key.startswith("tokenizer.chat_template") and isinstance(value, str):
                 details["chat_template"] = True
-                hits = sorted(set(m.group(0) for m in _SSTI_PATTERNS.finditer(value)))
-                if hits:
-                    findings.append(_finding("high", "template_injection",
-                                             "chat template %s uses %s (Jinja sandbox escape patterns; "
-                                             "CVE-2024-34359 class)" % (key, ", ".join(hits[:5]))))
+                findings.extend(template_findings(value, key))
         for _index in range(n_tensors):
             r.string(keep=False, cap=1 << 16)
             n_dims = r.u("I")
@@ -435,10 +562,59 @@ def _check_gguf(f, size):
             offset = r.u("Q")
             if offset > size:
                 raise ValueError("GGUF tensor offset %d past the end of the file" % offset)
-    except (ValueError, struct.error) as exc:
+    except (ValueError, struct.error, OverflowError, MemoryError) as exc:
         findings.append(_finding("high", "malformed", "malformed GGUF header: %s (GGUF parsers have had "
                                  "memory-safety bugs on such input)" % exc))
     return details, findings
+
+
+def _unescape(body):
+    """A Jinja string literal's value: Python escapes (\\x5f, \\u005f, \\137, \\N{...}) resolved."""
+    try:
+        return body.encode("latin-1", "backslashreplace").decode("unicode_escape")
+    except (UnicodeDecodeError, UnicodeEncodeError, ValueError):
+        return body
+
+
+def template_findings(template, key="chat template"):
+    """Sandbox escapes in a Jinja template, found on its tokens rather than its text.
+
+    Every escape from Jinja's sandbox (llama-cpp-python CVE-2024-34359 and its variants) walks
+    Python's object graph through dunder attributes (``__class__``, ``__globals__``...) or
+    reaches them with a computed name (the ``attr`` filter, strings built with ``~``, ``*``,
+    ``join``, ``format``, escapes). Genuine chat templates do none of that. Only the code in
+    ``{{ }}``/``{% %}`` is evaluated, so only it is read; escapes in string literals are resolved
+    and the literals of one block are joined, so a dunder split or encoded across them shows."""
+    reasons = []
+    for match in _JINJA_CODE.finditer(template[:1 << 22]):
+        code = match.group(1) if match.group(1) is not None else match.group(2)
+        literals = [_unescape(m.group(1) if m.group(1) is not None else m.group(2))
+                    for m in _JINJA_STRING.finditer(code)]
+        bare = _JINJA_STRING.sub(" '' ", code)
+        names = set(_JINJA_NAME.findall(bare))
+        for name in sorted(names):
+            if "__" in name:
+                reasons.append("name %s" % name)
+        for text in literals:
+            if "__" in text:
+                reasons.append("string %r" % text[:40])
+        if "__" in "".join(literals) and not any("__" in text for text in literals):
+            reasons.append("strings that join into a dunder name")
+        if re.search(r"\|\s*attr\b|\battr\s*\(", bare):
+            reasons.append("the attr filter (attribute access by a computed name)")
+        if any(text and not text.strip("_") for text in literals) and re.search(r"''\s*\*|\*\s*''", bare):
+            reasons.append("underscores multiplied into a name")
+        if "%c" in "".join(literals) and "format" in names:
+            reasons.append("characters built with format('%c')")
+        if match.group(2) is not None and re.match(r"\s*(import|include|extends|from)\b", code):
+            reasons.append("a template statement that loads another template (%s)" % code.split()[0])
+    reasons = sorted(set(reasons))
+    if not reasons:
+        return []
+    loads = all(r.startswith("a template statement") for r in reasons)
+    return [_finding("high" if loads else "critical", "template_injection",
+                     "%s reaches Python objects from Jinja (sandbox escape, CVE-2024-34359 class): %s"
+                     % (key, "; ".join(reasons[:5])))]
 
 
 def _npy_header(f):
@@ -463,11 +639,26 @@ def _npy_header(f):
 
 
 def _descr_has_object(descr):
+    """Whether numpy would read this descr as a dtype holding Python objects (so a pickle follows).
+
+    Decided the safe way round: only descrs known to be plain data are plain. numpy accepts
+    ``'O'``, ``'|O8'``, ``'object'``, ``'object_'`` and fields such as ``[('x', 'O')]``."""
     if isinstance(descr, str):
-        return descr.lstrip("<>|=").startswith("O")
-    if isinstance(descr, (list, tuple)):
-        return any(_descr_has_object(item) for item in descr)
-    return False
+        return not (_NPY_PLAIN_DESCR.match(descr) or descr.lstrip("<>|=") in _NPY_PLAIN_NAMES)
+    if isinstance(descr, list):
+        for field in descr:
+            if not isinstance(field, tuple) or len(field) < 2 or _descr_has_object(field[1]):
+                return True
+        return False
+    return True
+
+
+_NPY_PLAIN_DESCR = re.compile(r"^[<>|=]?(?:[biufcSUVa?]\d*|[mM]8(?:\[\w+\])?)$")
+_NPY_PLAIN_NAMES = frozenset(["bool", "bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+                              "float16", "float32", "float64", "float128", "complex64", "complex128", "complex256",
+                              "half", "single", "double", "longdouble", "int", "float", "complex", "byte", "ubyte",
+                              "short", "ushort", "intc", "uintc", "long", "ulong", "longlong", "ulonglong", "str",
+                              "bytes", "str_", "bytes_", "void", "datetime64", "timedelta64"])
 
 
 def _check_npy(f, size, opts, where=""):
@@ -515,11 +706,50 @@ def _search(f, patterns, limit, start=0):
     return found
 
 
+def _json_objects(f, limit, max_objects=64, max_object_bytes=16 << 20):
+    """JSON objects embedded in a binary file (a Keras HDF5 file's ``model_config`` attribute):
+    every ``{"`` is tried with a JSON decoder, so escapes such as ``\\u004cambda`` are read as the
+    loader reads them."""
+    decoder = json.JSONDecoder()
+    found = []
+    pos = 0
+    f.seek(0)
+    data = f.read(min(limit, 64 << 20))
+    tried = 0
+    while len(found) < max_objects and tried < 20000:
+        at = data.find(b'{"', pos)
+        if at < 0:
+            break
+        tried += 1
+        window = 4096
+        while True:
+            text = data[at:at + window].decode("utf-8", "replace")
+            try:
+                value, end = decoder.raw_decode(text)
+            except ValueError as exc:
+                if getattr(exc, "pos", 0) >= len(text) - 2 and window < max_object_bytes and at + window < len(data):
+                    window *= 16
+                    continue
+                value = None
+            except RecursionError:
+                value = None
+            break
+        if isinstance(value, dict):
+            found.append(value)
+            pos = at + max(len(text[:end].encode("utf-8", "replace")), 2)
+        else:
+            pos = at + 2
+    return found
+
+
 def _check_hdf5(f, size, opts):
     hits = _search(f, _KERAS_LAMBDA + (b"keras_version", b"model_config"), opts["max_search_bytes"])
     fmt = "keras_h5" if (b"keras_version" in hits or b"model_config" in hits) else "hdf5"
     findings = []
-    if any(p in hits for p in _KERAS_LAMBDA):
+    configs = [obj for obj in _json_objects(f, opts["max_search_bytes"]) if "class_name" in obj or "config" in obj]
+    for config in configs:
+        _walk_keras_config(config, findings, "model_config")
+    if any(p in hits for p in _KERAS_LAMBDA) and not any(item["kind"] == "keras_lambda" for item in findings):
         findings.append(_finding("high", "keras_lambda", "Keras Lambda layer: its Python bytecode is "
                                  "deserialized and run when the model is loaded"))
     if size > opts["max_search_bytes"]:
@@ -538,53 +768,133 @@ def _check_saved_model(f, size, opts):
     return {}, findings
 
 
-def _walk_keras_config(node, findings, path="config"):
+def _keras_reference(node):
+    """(module, name) a Keras config entry makes the loader import, or None."""
+    module = node.get("module")
+    name = node.get("class_name")
+    if not isinstance(module, str) or not module or not isinstance(name, str):
+        return None
+    if name == "function" and isinstance(node.get("config"), str):  # a function reference: module.config
+        name = node["config"]
+    return module, name
+
+
+def _walk_keras_config(node, findings, path="config", depth=0):
+    """Walk a parsed Keras config as ``keras.saving`` deserializes it: Lambda layers carry
+    marshalled Python bytecode; every ``module``/``class_name`` pair is an import (and a call);
+    preprocessing layers may name a host file to read."""
+    if depth > 200:
+        findings.append(_finding("medium", "malformed", "Keras config nested deeper than 200 levels at %s" % path))
+        return
     if isinstance(node, dict):
-        if node.get("class_name") == "Lambda":
-            findings.append(_finding("high", "keras_lambda", "Keras Lambda layer at %s: Python code in the "
-                                     "model (refused only while safe_mode is on)" % path))
-        module = node.get("module")
-        if isinstance(module, str) and module.split(".", 1)[0] not in _KERAS_SAFE_MODULES and module:
-            findings.append(_finding("high", "keras_module", "Keras object at %s names module %r: imported when "
-                                     "the model is loaded" % (path, module)))
+        class_name = node.get("class_name")
+        config = node.get("config") if isinstance(node.get("config"), dict) else {}
+        if class_name in ("Lambda", "__lambda__") or node.get("registered_name") == "__lambda__":
+            function = config.get("function", config.get("code"))
+            if class_name == "__lambda__" or isinstance(function, (list, str)) or \
+                    (isinstance(function, dict) and function.get("class_name") == "__lambda__"):
+                findings.append(_finding("critical", "keras_lambda", "Keras Lambda at %s holds Python bytecode: "
+                                         "it runs when a legacy loader, or safe_mode=False, loads the model" % path))
+            else:
+                findings.append(_finding("high", "keras_lambda", "Keras Lambda layer at %s: Python code in the "
+                                         "model (refused only while safe_mode is on)" % path))
+        reference = _keras_reference(node)
+        if reference is not None:
+            module, name = reference
+            verdict = classify_global(module, name)
+            if verdict is not None and verdict[0] == "critical":
+                findings.append(_finding("critical", "keras_module", "Keras config at %s: %s" % (path, verdict[1])))
+            elif module.split(".", 1)[0] not in _KERAS_SAFE_MODULES:
+                findings.append(_finding("high", "keras_module", "Keras object at %s names %s.%s: imported and "
+                                         "called when the model is loaded" % (path, module, name)))
+        for key in _KERAS_FILE_KEYS:
+            value = config.get(key)
+            if isinstance(value, str) and value.strip():
+                findings.append(_finding("critical", "keras_file", "Keras layer %s at %s reads %s %r from the "
+                                         "host when loaded" % (class_name, path, key, value[:120])))
         for key, value in node.items():
-            _walk_keras_config(value, findings, "%s.%s" % (path, key))
+            _walk_keras_config(value, findings, "%s.%s" % (path, key), depth + 1)
     elif isinstance(node, list):
         for index, value in enumerate(node[:10000]):
-            _walk_keras_config(value, findings, "%s[%d]" % (path, index))
+            _walk_keras_config(value, findings, "%s[%d]" % (path, index), depth + 1)
+
+
+class _Window(object):
+    """A byte range of a seekable file as a file object of its own (forward seeks only)."""
+
+    def __init__(self, raw, start, length):
+        self._raw = raw
+        self._start = start
+        self._length = length
+        self._pos = 0
+
+    def read(self, size=-1):
+        left = self._length - self._pos
+        size = left if size is None or size < 0 else min(size, left)
+        if size <= 0:
+            return b""
+        self._raw.seek(self._start + self._pos)
+        data = self._raw.read(size)
+        self._pos += len(data)
+        return data
+
+    def readline(self, size=-1):
+        self._raw.seek(self._start + self._pos)
+        left = self._length - self._pos
+        data = self._raw.readline(left if size is None or size < 0 else min(size, left))
+        self._pos += len(data)
+        return data
+
+    def tell(self):
+        return self._pos
+
+    def seek(self, offset, whence=0):
+        self._pos = max(0, min(offset if whence == 0 else self._pos + offset, self._length))
+        return self._pos
+
+
+def _zip_member(f, info, cap):
+    """A member's bytes as torch's reader (miniz) gets them: from the central directory's offset and
+    sizes, whatever the local header's name, CRC or flag bits (encryption...) say. zipfile refuses
+    such members; the loader does not."""
+    f.seek(info.header_offset)
+    local = f.read(30)
+    if len(local) != 30 or local[:4] != b"PK\x03\x04":
+        raise ValueError("no local file header at offset %d" % info.header_offset)
+    name_len, extra_len = struct.unpack("<HH", local[26:30])
+    window = _Window(f, info.header_offset + 30 + name_len + extra_len, info.compress_size)
+    if info.compress_type == zipfile.ZIP_STORED:
+        return LimitedStream(window, cap)
+    if info.compress_type == zipfile.ZIP_DEFLATED:
+        return LimitedStream(io.BufferedReader(ZlibStream(window, -zlib.MAX_WBITS), 1 << 16), cap)
+    return None
 
 
 def _inspect_zip(f, size, opts):
+    """Every member is read by content, never by name: torch loads a pickle under any member name
+    (``pickle_file``), numpy loads an npz member without the ``.npy`` suffix, and members Python's
+    zipfile rejects are still read by torch's own reader."""
     findings = []
     try:
         archive = zipfile.ZipFile(f)
         infos = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, NotImplementedError) as exc:
+    except Exception as exc:  # pylint: disable=broad-except
         return "zip", {}, [_finding("medium", "malformed", "zip archive cannot be read: %s" % exc)]
     names = [info.filename for info in infos]
     if len(set(names)) != len(names):
         findings.append(_finding("high", "duplicate_members", "zip has duplicate member names: a loader may "
                                  "read another copy than the one scanned"))
-    pkl = [n for n in names if n.endswith(".pkl") or n.endswith(".pickle")]
     if any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
         fmt = "torchscript" if any("/code/" in n or n.endswith("constants.pkl") for n in names) else "pytorch_zip"
-    elif names and all(n.endswith(".npy") for n in names):
-        fmt = "numpy_npz"
     elif "config.json" in names and ("model.weights.h5" in names or "metadata.json" in names):
         fmt = "keras_v3"
     else:
         fmt = "zip"
-    details = {"members": len(infos), "pickles": len(pkl)}
+    kinds = []
     scanned = 0
     for info in infos:
         name = info.filename
-        if info.is_dir():
-            continue
-        is_candidate = (name in pkl or name.endswith(".npy") or (fmt == "keras_v3" and name == "config.json")
-                        or (fmt == "zip" and info.file_size > 0))
-        if fmt in ("pytorch_zip", "torchscript") and "/data/" in name:
-            is_candidate = False  # raw tensor bytes, never unpickled
-        if not is_candidate:
+        if info.is_dir() or info.file_size == 0 and info.compress_size == 0:
             continue
         scanned += 1
         if scanned > opts["max_members"]:
@@ -600,34 +910,48 @@ def _inspect_zip(f, size, opts):
             findings.append(_finding("high", "zip_bomb", "%scompression ratio over 1000:1" % where))
             continue
         try:
-            with archive.open(info) as member:
-                stream = LimitedStream(member, opts["max_member_bytes"])
-                if name.endswith(".npy"):
-                    sub_fmt, _details, sub = _check_npy(stream, None, opts, where)
-                    findings.extend(sub)
-                elif fmt == "keras_v3" and name == "config.json":
-                    try:
-                        _walk_keras_config(json.loads(stream.read().decode("utf-8")), findings)
-                    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-                        findings.append(_finding("medium", "malformed", "%snot JSON: %s" % (where, exc)))
-                else:
-                    if name not in pkl:
-                        head = stream.read(4096)
-                        if not looks_like_pickle(head):
-                            continue
-                        stream = LimitedStream(_Prepend(head, member), opts["max_member_bytes"])
-                    result = scan_pickles(stream, allow=opts["allow_globals"], max_ops=opts["max_pickle_ops"],
-                                          max_pickles=1)
-                    findings.extend(_with_member(item, where) for item in result["findings"])
+            kinds.append(_inspect_zip_member(archive, f, info, fmt, opts, findings))
         except PickleLimit as exc:
             findings.append(_finding("medium", "limit", "%s%s" % (where, exc)))
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError,
-                zlib.error) as exc:
-            findings.append(_finding("medium", "malformed", "%smember cannot be read: %s" % (where, exc)))
+        except Exception as exc:  # pylint: disable=broad-except
+            findings.append(_finding("medium", "malformed", "%smember cannot be read: %s"
+                                     % (where, str(exc)[:200] or exc.__class__.__name__)))
+    if fmt == "zip" and kinds and all(kind == "npy" for kind in kinds):
+        fmt = "numpy_npz"
+    details = {"members": len(infos), "pickles": kinds.count("pickle")}
     if fmt == "torchscript":
         findings.append(_finding("info", "torchscript", "TorchScript archive: code/ holds TorchScript source "
                                  "compiled on load"))
     return fmt, details, findings
+
+
+def _inspect_zip_member(archive, f, info, fmt, opts, findings):
+    """Inspect one member by its content; return what it was (npy, pickle, config, data)."""
+    name = info.filename
+    where = "%s: " % name
+    stream = _zip_member(f, info, opts["max_member_bytes"])
+    if stream is None:  # bzip2/lzma members: the stdlib reader has the codec
+        stream = LimitedStream(archive.open(info), opts["max_member_bytes"])
+    head = stream.read(4096)
+    if head[:6] == NPY_MAGIC:
+        stream = _Prepend(head, stream)
+        findings.extend(_check_npy(stream, None, opts, where)[2])
+        return "npy"
+    if fmt == "keras_v3" and name == "config.json":
+        try:
+            _walk_keras_config(json.loads((head + stream.read()).decode("utf-8")), findings)
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            findings.append(_finding("medium", "malformed", "%snot JSON: %s" % (where, str(exc)[:200])))
+        return "config"
+    strict = name.endswith((".pkl", ".pickle")) or looks_like_pickle(head)
+    if strict or opcode_start(head):
+        # A member that merely starts with an opcode byte may be data (a serialization id, tensor
+        # bytes): read leniently, it reports only imports the unpickler would really make.
+        stream = LimitedStream(_Prepend(head, stream), opts["max_member_bytes"])
+        result = scan_pickles(stream, allow=opts["allow_globals"], max_ops=opts["max_pickle_ops"], lenient=not strict)
+        findings.extend(_with_member(item, where) for item in result["findings"])
+        return "pickle" if strict or result["pickles"] and result["pickles"][0]["complete"] else "data"
+    return "data"
 
 
 def _inspect_tar(f, size, opts):
@@ -661,36 +985,79 @@ def _inspect_compressed(f, size, opts):
     kind = compression_of(f.read(8))
     f.seek(0)
     stream = _decompressor(kind, f)
-    if stream is None:
-        return "compressed", {"compression": kind}, []
     details = {"compression": kind}
+    if stream is None:
+        # Archivers open 7z and rar, pandas zstd: the loader can, we cannot, so never "clean". Stored
+        # (uncompressed) content is still visible: every pickle header in the raw bytes is scanned.
+        findings = _embedded_pickles(f, size, opts)
+        findings.append(_finding("medium", "uninspectable", "compressed with %s: the standard library cannot "
+                                 "decompress it, so only its uncompressed parts were inspected" % kind))
+        return "compressed", details, findings
+    findings = []
+    fmt = "compressed"
     try:
         limited = LimitedStream(stream, opts["max_decompressed_bytes"])
         head = limited.read(65536)
-        if not looks_like_pickle(head):
+        if not looks_like_pickle(head) and not opcode_start(head):
             return "compressed", details, []
         limited = LimitedStream(_Prepend(head, stream), opts["max_decompressed_bytes"])
         result = scan_pickles(limited, allow=opts["allow_globals"], max_ops=opts["max_pickle_ops"], max_pickles=1)
+        findings = result["findings"]
+        fmt = "joblib" if any(r["module"].startswith("joblib") for p in result["pickles"] for r in p["imports"]) \
+            else "compressed_pickle"
     except PickleLimit as exc:
-        return "compressed_pickle", details, [_finding("medium", "limit", "not fully inspected: %s" % exc)]
-    except (OSError, EOFError, ValueError, zlib.error) as exc:
-        return "compressed", details, [_finding("medium", "malformed", "cannot decompress: %s" % exc)]
-    fmt = "joblib" if any(r["module"].startswith("joblib") for p in result["pickles"] for r in p["imports"]) \
-        else "compressed_pickle"
-    return fmt, details, result["findings"]
+        return "compressed_pickle", details, findings + [_finding("medium", "limit", "not fully inspected: %s" % exc)]
+    except Exception as exc:  # pylint: disable=broad-except
+        return fmt, details, findings + [_finding("medium", "malformed", "cannot decompress: %s"
+                                                  % (str(exc)[:200] or exc.__class__.__name__))]
+    return fmt, details, findings
 
 
-def _inspect_pickle(f, size, opts):
+def _embedded_pickles(f, size, opts, limit=64 << 20, max_starts=256):
+    """Findings of every protocol 2-5 pickle whose header appears in the first ``limit`` bytes
+    (content stored uncompressed inside a container we cannot decode), read leniently."""
+    f.seek(0)
+    data = f.read(min(size or limit, limit))
+    findings = []
+    starts = 0
+    for match in re.finditer(b"\x80[\x02-\x05]", data):
+        starts += 1
+        if starts > max_starts:
+            break
+        f.seek(match.start())
+        result = scan_pickles(f, allow=opts["allow_globals"], max_ops=opts["max_pickle_ops"], size=size,
+                              max_pickles=1, lenient=True)
+        for item in result["findings"]:
+            item = dict(item, detail="pickle at byte %d: %s" % (match.start(), item["detail"]))
+            if item not in findings:
+                findings.append(item)
+    return findings
+
+
+def _inspect_pickle(f, size, opts, probe=False):
+    """A pickle, read the ways it can be loaded: as repeated ``pickle.load`` calls, and, when it
+    holds joblib array wrappers, both as ``joblib.load`` (array bytes follow each wrapper) and as
+    plain ``pickle.load`` (the same bytes are opcodes)."""
     result = scan_pickles(f, allow=opts["allow_globals"], max_ops=opts["max_pickle_ops"], size=size)
+    first = result["pickles"][0] if result["pickles"] else None
+    if probe and not (first and (first["complete"] or first["ops"] >= 3 and first["imports"])):
+        return "unknown", {}, []
     fmt = "pickle"
+    imports = set(r["global"] for p in result["pickles"] for r in p["imports"])
+    findings = list(result["findings"])
     if result["legacy_torch"]:
         fmt = "pytorch_legacy"
-    elif any(r["module"].startswith("joblib") for p in result["pickles"] for r in p["imports"]):
+    elif any(name.startswith("joblib.") for name in imports):
         fmt = "joblib"
+        f.seek(0)
+        plain = scan_pickles(f, allow=opts["allow_globals"], max_ops=opts["max_pickle_ops"], size=size,
+                             joblib_arrays=False, lenient=True)
+        for item in plain["findings"]:
+            if item["kind"] not in ("malformed", "limit") and item not in findings:
+                findings.append(dict(item, detail="read by plain pickle.load: %s" % item["detail"]))
     details = {"pickles": len(result["pickles"]),
                "protocol": max([p["protocol"] for p in result["pickles"]] or [0]),
-               "imports": sorted(set(r["global"] for p in result["pickles"] for r in p["imports"]))[:50]}
-    findings = list(result["findings"])
+               "imports": sorted(imports)[:50]}
     try:  # pickle/zip polyglot: torch.load picks the zip reader only when the file starts with PK
         f.seek(0)
         if zipfile.is_zipfile(f):
@@ -702,7 +1069,10 @@ def _inspect_pickle(f, size, opts):
 
 
 def inspect_stream(f, size, options=None):
-    """Classify and inspect one file. ``f``: seekable binary file object at any position."""
+    """Classify and inspect one file. ``f``: seekable binary file object at any position.
+
+    Never raises on what the file holds: whatever stops a parser becomes a suspicious finding that
+    says where, next to every finding made before it."""
     opts = _options(options)
     f.seek(0)
     head = f.read(65536)
@@ -727,12 +1097,24 @@ def inspect_stream(f, size, options=None):
             fmt, details, findings = _inspect_compressed(f, size, opts)
         elif fmt == "pickle":
             fmt, details, findings = _inspect_pickle(f, size, opts)
+        elif fmt == "maybe_pickle":
+            fmt, details, findings = _inspect_pickle(f, size, opts, probe=True)
         elif fmt == "tf_saved_model":
             details, findings = _check_saved_model(f, size, opts)
     except PickleLimit as exc:
         findings = list(findings) + [_finding("medium", "limit", "not fully inspected: %s" % exc)]
+    except Exception as exc:  # pylint: disable=broad-except
+        findings = list(findings) + [_finding("medium", "parse_error", "%s inspection stopped at byte %s: %s: %s" % (
+            fmt, _position(f), exc.__class__.__name__, str(exc)[:200]))]
     return {"format": fmt, "code_capable": fmt in CODE_CAPABLE, "details": details, "findings": findings,
             "severity": max_severity(findings), "verdict": verdict_of(findings)}
+
+
+def _position(f):
+    try:
+        return f.tell()
+    except Exception:  # pylint: disable=broad-except
+        return "?"
 
 
 def verdict_of(findings):

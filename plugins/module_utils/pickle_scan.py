@@ -99,35 +99,61 @@ SAFE_GLOBALS = frozenset(
 # Roots whose import alone means commands, code, files or network at load time.
 CRITICAL_MODULE_ROOTS = frozenset([
     "os", "posix", "nt", "subprocess", "_posixsubprocess", "sys", "socket", "_socket", "shutil", "runpy",
-    "pty", "importlib", "pickle", "_pickle", "marshal", "webbrowser", "code", "codeop", "ctypes",
-    "_ctypes", "multiprocessing", "_multiprocessing", "asyncio", "pdb", "bdb", "timeit", "trace",
-    "cProfile", "profile", "doctest", "idlelib", "pip", "setuptools", "distutils", "venv", "ensurepip",
-    "zipimport", "pkgutil", "urllib", "urllib2", "urllib3", "http", "httplib", "requests", "aiohttp",
-    "ftplib", "smtplib", "telnetlib", "poplib", "imaplib", "socketserver", "xmlrpc", "ssl", "signal",
-    "types", "dill", "cloudpickle", "commands", "popen2", "site", "_thread", "thread",
+    "pty", "importlib", "imp", "pickle", "_pickle", "marshal", "webbrowser", "code", "codeop", "ctypes",
+    "_ctypes", "cffi", "_cffi_backend", "multiprocessing", "_multiprocessing", "asyncio", "pdb", "bdb",
+    "timeit", "trace", "cProfile", "profile", "doctest", "idlelib", "pip", "setuptools", "distutils", "venv",
+    "ensurepip", "zipimport", "zipapp", "pkgutil", "urllib", "urllib2", "urllib3", "http", "httplib",
+    "requests", "aiohttp", "httpx", "ftplib", "smtplib", "telnetlib", "poplib", "imaplib", "nntplib",
+    "socketserver", "xmlrpc", "ssl", "signal", "types", "dill", "cloudpickle", "commands", "popen2", "site",
+    "_thread", "thread", "threading", "pydoc", "platform", "tempfile", "shelve", "dbm", "sqlite3", "mmap",
+    "fileinput", "glob", "pathlib", "zipfile", "tarfile", "gzip", "bz2", "lzma", "compileall", "py_compile",
+    "fcntl", "_winapi", "winreg", "msvcrt", "atexit", "sched", "selectors", "select", "numexpr", "jinja2",
+    "_io", "_posixshmem", "resource", "builtins_", "pwd", "grp", "spwd", "crypt", "getpass",
 ])
-# Whole names that run code although their module is otherwise harmless.
+# Whole names that run code, touch files or the network although their module is otherwise harmless.
 CRITICAL_NAMES = frozenset([
     "operator.attrgetter", "operator.methodcaller", "_operator.attrgetter", "_operator.methodcaller",
-    "torch.load", "torch.serialization.load", "torch.hub.load", "torch.hub.load_state_dict_from_url",
-    "torch.hub._load_local", "torch.jit.load", "torch.jit._serialization.load",
-    "torch.storage._load_from_bytes", "torch.package.PackageImporter",
-    "torch.utils.cpp_extension.load", "torch.utils.cpp_extension.load_inline",
-    "numpy.load", "numpy.lib.npyio.load", "numpy.testing._private.utils.runstring",
-    "numpy.f2py.compile", "pandas.read_pickle", "pandas.io.pickle.read_pickle", "joblib.load",
-    "joblib.numpy_pickle.load", "keras.models.load_model", "tensorflow.keras.models.load_model",
-    "transformers.dynamic_module_utils.get_class_from_dynamic_module",
-    "io.open", "io.open_code", "io.FileIO", "_io.open", "_io.open_code", "_io.FileIO",
+    "torch.load", "torch.serialization.load", "torch.save", "torch.serialization.save", "torch.from_file",
+    "torch.storage._load_from_bytes", "numpy.load", "numpy.lib.npyio.load", "numpy.save", "numpy.savez",
+    "numpy.savez_compressed", "numpy.savetxt", "numpy.loadtxt", "numpy.genfromtxt", "numpy.fromfile",
+    "numpy.memmap", "numpy.core.memmap.memmap", "numpy._core.memmap.memmap", "numpy.lib.format.open_memmap",
+    "numpy.loads", "numpy.testing._private.utils.runstring", "numpy.f2py.compile",
+    "pandas.read_pickle", "pandas.eval", "joblib.load", "joblib.dump", "joblib.numpy_pickle.load",
+    "joblib.numpy_pickle.dump", "keras.models.load_model", "tensorflow.keras.models.load_model", "keras.saving.load_model",
+    "keras.src.saving.saving_api.load_model", "keras.src.legacy.saving.legacy_h5_format.load_model_from_hdf5",
+    "io.open", "io.open_code", "io.FileIO", "codecs.open", "codecs.EncodedFile",
+    "copyreg.add_extension", "copyreg._reconstructor_ext", "scipy.io.FortranFile", "scipy.io._fortran.FortranFile",
+    "scipy.io.savemat", "scipy.io.loadmat", "scipy.io.mmwrite", "scipy.io.mmread", "scipy.io.wavfile.write",
+    "scipy.io.wavfile.read", "scipy.io.netcdf_file", "scipy.sparse.save_npz", "scipy.sparse.load_npz",
+    "logging.FileHandler", "logging.basicConfig", "uuid._get_command_stdout", "uuid._popen",
+    "sympy.sympify", "sympy.parse_expr", "functools.reduce",
 ])
-CRITICAL_PREFIXES = ("torch.hub.", "torch.jit.", "torch.package.", "torch.utils.cpp_extension.",
-                     "torch._dynamo.", "torch._inductor.", "numpy.testing.", "numpy.f2py.",
-                     "numpy.distutils.", "transformers.dynamic_module_utils.")
+CRITICAL_PREFIXES = ("torch.hub.", "torch.jit.", "torch.package.", "torch.utils.cpp_extension.", "torch.distributed.",
+                     "torch.fx.", "torch.multiprocessing.", "torch._dynamo.", "torch._inductor.", "torch.ops.",
+                     "torch._ops.", "torch.classes.", "torch._C._jit", "torch.compiler.", "torch.export.",
+                     "torch.testing.", "torch.utils.data.datapipes.", "torch.library.",
+                     "numpy.testing.", "numpy.f2py.", "numpy.distutils.", "numpy.lib.npyio.", "numpy.ctypeslib.",
+                     "pandas.read_", "pandas.io.", "pandas.compat.pickle_compat.", "pandas.core.computation.",
+                     "pandas.util._", "scipy.io.", "scipy.weave.", "sympy.parsing.", "logging.config.",
+                     "logging.handlers.", "transformers.dynamic_module_utils.", "transformers.utils.hub.",
+                     "huggingface_hub.", "keras.utils.get_file", "keras.src.utils.file_utils.", "tensorflow.io.",
+                     "tensorflow.keras.utils.get_file", "tensorflow.python.ops.script_ops.", "sklearn.datasets.",
+                     "sklearn.utils._testing.", "joblib.parallel.", "joblib._parallel_backends.", "joblib.memory.")
 CRITICAL_BUILTINS = frozenset([
     "eval", "exec", "execfile", "compile", "__import__", "getattr", "setattr", "delattr", "open",
     "file", "input", "raw_input", "breakpoint", "globals", "locals", "vars", "apply", "reload",
-    "exit", "quit", "help", "memoryview", "type", "super", "__loader__", "__build_class__",
+    "exit", "quit", "help", "memoryview", "type", "super", "__loader__", "__build_class__", "print",
 ])
-# Libraries whose classes routinely appear in whole-object pickles (training args, sklearn models).
+# Words that, anywhere on an attribute path (protocol 4 "a.b.c" names), reach something dangerous.
+_CRITICAL_ATTRIBUTES = frozenset(["system", "popen", "spawn", "spawnl", "spawnv", "spawnve", "spawnlp", "posix_spawn",
+                                  "posix_spawnp", "exec", "execv", "execve", "execl", "execvp", "eval", "fork_exec",
+                                  "check_output", "check_call", "call", "run", "getoutput", "getstatusoutput",
+                                  "load", "loads", "open", "remove", "unlink", "rmtree", "rmdir", "startfile",
+                                  "kill", "putenv", "chmod", "chown", "rename", "replace", "write_text",
+                                  "write_bytes", "urlopen", "create_connection", "connect", "import_module",
+                                  "__import__", "__globals__", "__builtins__", "__subclasses__", "__code__",
+                                  "__reduce__", "__reduce_ex__", "__getattribute__", "__dict__"])
+# Libraries whose classes routinely appear in whole-object pickles (training args, estimators).
 KNOWN_LIBRARY_ROOTS = frozenset([
     "torch", "numpy", "scipy", "sklearn", "pandas", "transformers", "tokenizers", "diffusers",
     "accelerate", "peft", "timm", "torchvision", "torchaudio", "sentence_transformers", "xgboost",
@@ -135,9 +161,28 @@ KNOWN_LIBRARY_ROOTS = frozenset([
     "collections", "enum", "re", "functools", "typing", "dataclasses", "argparse", "copyreg",
     "_codecs", "codecs", "datetime", "decimal", "fractions", "uuid", "joblib", "numbers", "string",
 ])
+# What genuine estimator pickles import beyond SAFE_GLOBALS (scikit-learn, numpy's random state,
+# scipy sparse matrices): classes whose reconstruction only restores attributes. Each entry is a
+# module prefix; only CamelCase names (classes) in it are allowed, and never a name reached
+# through an attribute path.
+ESTIMATOR_CLASS_MODULES = ("sklearn.", "scipy.sparse.", "numpy.random.", "numpy.dtypes", "numpy.core.multiarray",
+                           "numpy._core.multiarray", "numpy.ma.core", "numpy.core.records", "numpy._core.records",
+                           "pandas.core.", "pandas._libs.", "xgboost.core", "xgboost.sklearn", "lightgbm.basic",
+                           "lightgbm.sklearn")
+# Functions numpy uses to rebuild its own random generators and scalars.
+SAFE_FUNCTIONS = frozenset([
+    "numpy.random._pickle.__randomstate_ctor", "numpy.random._pickle.__bit_generator_ctor",
+    "numpy.random._pickle.__generator_ctor", "numpy.random._pickle.__legacy_seeding",
+    "numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct",
+    "numpy.core.numeric._frombuffer", "numpy._core.numeric._frombuffer",
+    "pandas._libs.internals._unpickle_block", "pandas.core.internals.blocks.new_block",
+    "pandas._libs.arrays.__pyx_unpickle_NDArrayBacked", "pandas.core.indexes.base._new_Index",
+    "sklearn.tree._tree.__pyx_unpickle_Tree", "copyreg.__newobj__", "copyreg.__newobj_ex__",
+])
 # Calls that load another pickle from bytes given in the stream: scanned recursively.
-NESTED_LOADERS = frozenset(["pickle.loads", "_pickle.loads", "dill.loads", "cloudpickle.loads",
-                            "torch.storage._load_from_bytes", "pickle._loads"])
+NESTED_LOADERS = frozenset(["pickle.loads", "_pickle.loads", "dill.loads", "cloudpickle.loads", "numpy.loads",
+                            "torch.storage._load_from_bytes", "pickle._loads", "pandas.compat.pickle_compat.loads",
+                            "dill._dill.loads", "joblib.numpy_pickle.loads"])
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
@@ -160,29 +205,55 @@ def _match_allow(full, allow):
     return False
 
 
+def _critical_reason(module, name):
+    full = "%s.%s" % (module, name)
+    root = module.split(".", 1)[0]
+    if root in CRITICAL_MODULE_ROOTS or root.lstrip("_") in CRITICAL_MODULE_ROOTS:
+        return "imports %s: module %s runs commands, code, files or network" % (full, root)
+    if full in CRITICAL_NAMES or full.startswith(CRITICAL_PREFIXES):
+        return "imports %s: it runs or loads code, or reads, writes or connects" % full
+    head = name.split(".", 1)[0]
+    if module == "builtins" and (head in CRITICAL_BUILTINS or name.split(".")[-1] in CRITICAL_BUILTINS):
+        return "imports builtins.%s: it runs code or reaches arbitrary attributes" % name
+    if "." in name:
+        # An attribute path walks from an innocent module into another one (argparse._os.system).
+        for part in name.split("."):
+            if part in _CRITICAL_ATTRIBUTES or part.lstrip("_") in CRITICAL_MODULE_ROOTS \
+                    or part in CRITICAL_BUILTINS:
+                return "imports %s: attribute path reaches %s" % (full, part)
+        inner = "%s.%s" % (module, name.rsplit(".", 1)[0])
+        if inner in CRITICAL_NAMES or inner.startswith(CRITICAL_PREFIXES):
+            return "imports %s: attribute path through %s" % (full, inner)
+    return None
+
+
+def _is_allowed_estimator_class(module, name):
+    if "." in name or not name[:1].isupper() or not _IDENT.match(name):
+        return False
+    for prefix in ESTIMATOR_CLASS_MODULES:
+        if prefix.endswith("."):
+            if module == prefix[:-1] or module.startswith(prefix):
+                return True
+        elif module == prefix:
+            return True
+    return False
+
+
 def classify_global(module, name, allow=None):
     """Return ``(severity, reason)`` for an import, or ``None`` when it is on the allowlist.
 
+    An allow-list, not a deny-list: what genuine checkpoints and estimators import is silent;
+    known command, code, file and network primitives are ``critical``; every other name is at
+    least ``medium`` (the loader imports and calls it; we cannot tell what it does).
     ``allow``: extra allowlisted "module.name" or "module.*" patterns; they never silence a
     critical import.
     """
     full = "%s.%s" % (module, name)
     root = module.split(".", 1)[0]
-    parts = full.split(".")
-    critical = None
-    if root in CRITICAL_MODULE_ROOTS:
-        critical = "imports %s: module %s runs commands, code, files or network" % (full, root)
-    elif full in CRITICAL_NAMES or full.startswith(CRITICAL_PREFIXES):
-        critical = "imports %s: it loads or runs code" % full
-    elif module == "builtins" and parts[-1] in CRITICAL_BUILTINS or (
-            module == "builtins" and name.split(".", 1)[0] in CRITICAL_BUILTINS):
-        critical = "imports builtins.%s: it runs code or reaches arbitrary attributes" % name
-    elif "." in name and any(part in CRITICAL_MODULE_ROOTS or part in CRITICAL_BUILTINS
-                             or part in ("system", "popen", "spawn", "exec", "eval") for part in parts[1:]):
-        critical = "imports %s: attribute path reaches a dangerous module or function" % full
+    critical = _critical_reason(module, name)
     if critical:
         return "critical", critical
-    if full in SAFE_GLOBALS and "." not in name:
+    if "." not in name and (full in SAFE_GLOBALS or full in SAFE_FUNCTIONS or _is_allowed_estimator_class(module, name)):
         return None
     if _match_allow(full, allow):
         return None
@@ -196,7 +267,7 @@ def classify_global(module, name, allow=None):
         return "high", "imports builtins.%s, not on the allowlist" % name
     if root in KNOWN_LIBRARY_ROOTS:
         if name[:1].isupper():
-            return "low", "constructs %s (library class, not on the allowlist)" % full
+            return "medium", "constructs %s (library class, not on the allowlist)" % full
         return "medium", "calls %s (library function, not on the allowlist)" % full
     return "high", "imports %s: module not on the allowlist" % full
 
@@ -299,8 +370,18 @@ class PickleScanner(object):
     the object can't seek (zip members, decompressors).
     """
 
-    def __init__(self, fileobj, allow=None, max_ops=DEFAULT_MAX_OPS, depth=0, size=None):
+    def __init__(self, fileobj, allow=None, max_ops=DEFAULT_MAX_OPS, depth=0, size=None, joblib_arrays=True,
+                 lenient=False):
         self.f = fileobj
+        # joblib_arrays: read as joblib.load does (array bytes follow each NumpyArrayWrapper);
+        # False reads as pickle.load does (those bytes are opcodes).
+        self.joblib_arrays = joblib_arrays
+        # lenient: bytes that may not be a pickle at all (data after the last STOP, joblib array
+        # bytes read as opcodes). An import of a name that is not valid Python fails in the real
+        # unpickler before anything runs, and a parse error only means "not a pickle": neither is
+        # reported; every valid import still is.
+        self.lenient = lenient
+        self.extensions = {}    # copyreg extension code -> (module, name), from add_extension calls
         self.size = size
         self.reader = _CappedReader(fileobj)
         self.allow = allow or ()
@@ -356,6 +437,8 @@ class PickleScanner(object):
             return Opaque("dynamic global")
         if self.protocol < 3:
             module, name = normalize_global(module, name)
+        if self.lenient and not (_IDENT.match(module) and _IDENT.match(name)):
+            raise ValueError("import of a name that is not valid Python")
         full = "%s.%s" % (module, name)
         record = self.imports.get(full)
         if record is None:
@@ -379,6 +462,9 @@ class PickleScanner(object):
             full = "%s.%s" % (func.module, func.name)
             if full in NESTED_LOADERS:
                 self._nested(full, args)
+            elif full in ("copyreg.add_extension", "copy_reg.add_extension") and isinstance(args, tuple) \
+                    and len(args) == 3 and isinstance(args[2], int):
+                self.extensions[args[2]] = (args[0], args[1])
         elif isinstance(func, Instance) or isinstance(func, Opaque):
             self._finding("medium", "computed_call",
                           "%s calls an object built at load time (%s) with %s"
@@ -409,14 +495,26 @@ class PickleScanner(object):
             self._finding("critical", "nested_pickle",
                           "%s loads another pickle whose bytes are not a constant here" % loader)
 
-    def _joblib_skip(self, obj):
-        """joblib writes array bytes right after the NumpyArrayWrapper's BUILD: skip them."""
+    def _joblib_array(self, obj):
+        """joblib.load reads each array right after its NumpyArrayWrapper's BUILD: raw bytes whose
+        length numpy computes from the dtype (its pickled state wins over the type string for
+        flexible types), or, for dtypes holding objects, one more pickle."""
         state = obj.state if isinstance(obj.state, dict) else {}
         shape = state.get("shape")
         dtype = state.get("dtype")
         typestr = None
+        dtype_state = ()
         if isinstance(dtype, Instance) and isinstance(dtype.args, tuple) and dtype.args:
             typestr = dtype.args[0]
+            dtype_state = dtype.state if isinstance(dtype.state, tuple) else ()
+        if state.get("numpy_array_alignment_bytes") is not None:
+            padding = self._read_exact(1)[0]
+            self._skip(padding)
+        flags = dtype_state[7] if len(dtype_state) >= 8 else None
+        if (isinstance(typestr, str) and typestr.lstrip("<>|=")[:1] in ("O", "o")) \
+                or (isinstance(flags, int) and flags & 1):
+            self._joblib_object_array()
+            return
         match = _DTYPE_RE.match(typestr) if isinstance(typestr, str) else None
         if not isinstance(shape, tuple) or not all(isinstance(d, int) and d >= 0 for d in shape) or not match:
             raise PickleLimit("joblib array with a shape or dtype that cannot be followed (%s, %s)"
@@ -425,15 +523,30 @@ class PickleScanner(object):
         itemsize = int(size) if size else (1 if kind in "?b" else 0)
         if kind == "U":
             itemsize *= 4
+        if kind in "VSUa" and len(dtype_state) >= 6 and isinstance(dtype_state[5], int) and dtype_state[5] > 0:
+            itemsize = dtype_state[5]
         if itemsize <= 0:
             raise PickleLimit("joblib array dtype %r has no fixed item size" % typestr)
         count = 1
         for dim in shape:
             count *= dim
-        if state.get("numpy_array_alignment_bytes") is not None:
-            padding = self._read_exact(1)[0]
-            self._skip(padding)
         self._skip(count * itemsize)
+
+    def _joblib_object_array(self):
+        """An object array is written as a pickle of its own, inline: scan it as part of this one."""
+        inner = PickleScanner(self.f, self.allow, self.max_ops - self.ops, self.depth, self.size,
+                              self.joblib_arrays, self.lenient)
+        result = inner.scan()
+        self.ops += inner.ops
+        for full, record in inner.imports.items():
+            mine = self.imports.setdefault(full, record)
+            if mine is not record:
+                mine["count"] += record["count"]
+        for item in inner.findings:
+            if item.get("kind") != "import":
+                self._finding(item["severity"], item["kind"], "object array pickled inside joblib: " + item["detail"])
+        if not result["complete"]:
+            raise ValueError("object array pickle inside joblib is incomplete")
 
     # -- the machine ---------------------------------------------------------------------------
     def scan(self):
@@ -446,14 +559,13 @@ class PickleScanner(object):
             stopped = self._run()
         except PickleLimit as exc:
             limit = str(exc)
-        except (ValueError, IndexError, KeyError, TypeError, struct.error, UnicodeDecodeError,
-                EOFError, OverflowError, MemoryError, RecursionError) as exc:
-            malformed = "%s at byte %s" % (exc or exc.__class__.__name__, self._tell())
-        except OSError as exc:
-            malformed = "read error: %s" % exc
+        except Exception as exc:  # pylint: disable=broad-except
+            # Whatever stops the walk (bad opcodes, a decompressor's or a zip member's error), the
+            # stream is malformed from here on and every import seen so far is kept.
+            malformed = "%s at byte %s" % (str(exc) or exc.__class__.__name__, self._tell())
         if not stopped and not malformed and not limit:
             malformed = "stream ends before STOP"
-        if malformed:
+        if malformed and not self.lenient:
             self._finding("high", "malformed", "malformed pickle: %s" % malformed)
         if limit:
             self._finding("medium", "limit", "not fully inspected: %s" % limit)
@@ -543,19 +655,23 @@ class PickleScanner(object):
                 if isinstance(obj, Instance):
                     obj.state = state
                     factory = obj.factory
-                    if isinstance(factory, Global) and factory.module == "joblib.numpy_pickle" \
-                            and factory.name == "NumpyArrayWrapper":
-                        self._joblib_skip(obj)
+                    if self.joblib_arrays and isinstance(factory, Global) \
+                            and factory.module == "joblib.numpy_pickle" and factory.name == "NumpyArrayWrapper":
+                        self._joblib_array(obj)
             elif name in ("PERSID", "BINPERSID"):
                 if name == "BINPERSID":
                     stack.pop()
                 self.persistent_ids += 1
                 stack.append(Opaque("persistent id"))
             elif name in ("EXT1", "EXT2", "EXT4"):
-                self._finding("high", "extension",
-                              "%s %d imports through the copyreg extension registry (name not in the file)"
-                              % (name, arg))
-                stack.append(Opaque("extension %d" % arg))
+                if arg in self.extensions:  # registered earlier in this stream by copyreg.add_extension
+                    module, gname = self.extensions[arg]
+                    stack.append(self._record_import(module, gname, name))
+                else:
+                    self._finding("high", "extension",
+                                  "%s %d imports through the copyreg extension registry (name not in the file)"
+                                  % (name, arg))
+                    stack.append(Opaque("extension %d" % arg))
             elif name in ("NEXT_BUFFER", "READONLY_BUFFER"):
                 if name == "NEXT_BUFFER":
                     stack.append(Opaque("out-of-band buffer"))
@@ -722,8 +838,16 @@ def max_severity(findings):
     return best
 
 
-def scan_pickles(fileobj, allow=None, max_ops=DEFAULT_MAX_OPS, max_pickles=8, size=None):
-    """Scan consecutive pickles (legacy torch.save writes several) until the data stops being one.
+def scan_pickles(fileobj, allow=None, max_ops=DEFAULT_MAX_OPS, max_pickles=64, size=None, joblib_arrays=True,
+                 lenient=False):
+    """Scan every pickle in the stream, one after the other, as repeated ``pickle.load`` calls would.
+
+    A loader may call ``pickle.load`` again after a STOP (legacy ``torch.save`` writes several
+    pickles; any program can), and a pickle needs no PROTO header to start, so whatever follows a
+    STOP is scanned as one more pickle. The first pickle is scanned strictly; the ones after it
+    leniently (``PickleScanner.lenient``), because data that is not a pickle (the raw tensor bytes
+    of a legacy torch file) follows real ones. ``lenient=True`` scans the first one leniently too
+    (a second reading of bytes already scanned strictly another way).
 
     Returns {"pickles": [results], "findings": [...], "legacy_torch": bool}.
     """
@@ -731,48 +855,50 @@ def scan_pickles(fileobj, allow=None, max_ops=DEFAULT_MAX_OPS, max_pickles=8, si
     findings = []
     legacy = False
     for index in range(max_pickles):
-        scanner = PickleScanner(fileobj, allow=allow, max_ops=max_ops, size=size)
         if index > 0:
             try:
                 pos = fileobj.tell()
-                head = fileobj.read(2)
+                more = fileobj.read(1)
                 fileobj.seek(pos)
-            except (OSError, ValueError, io.UnsupportedOperation):
+            except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+                more = None
+            if not more or more not in _CODE2OP:
                 break
-            # Only another protocol-2+ pickle counts as "next pickle"; raw tensor bytes follow
-            # the last one in legacy torch files.
-            if len(head) < 2 or head[0:1] != b"\x80" or head[1] not in (2, 3, 4, 5):
-                break
+        scanner = PickleScanner(fileobj, allow=allow, max_ops=max_ops, size=size, joblib_arrays=joblib_arrays,
+                                lenient=lenient or index > 0)
         result = scanner.scan()
         results.append(result)
         for item in result["findings"]:
+            if index > 0:
+                item = dict(item, detail="pickle #%d after the first STOP: %s" % (index + 1, item["detail"]))
             if item not in findings:
                 findings.append(item)
         if index == 0 and result["first_value"] == TORCH_LEGACY_MAGIC:
             legacy = True
         if not result["complete"]:
             break
-        if index == 0 and not legacy:
-            # A plain pickle: what follows STOP is never unpickled by pickle.load(); stop here.
-            break
     return {"pickles": results, "findings": findings, "legacy_torch": legacy}
 
 
 def looks_like_pickle(head):
-    """Cheap test on the first bytes: protocol 2-5 header, or a protocol 0/1 start that parses."""
+    """Cheap test on the first bytes: a protocol 2-5 header, or any opcode start that parses.
+
+    ``pickle.load`` needs no PROTO header: a stream may start with FRAME, a string, MARK, a
+    protocol 0 text opcode... so every opcode is a possible start."""
     if len(head) >= 2 and head[0:1] == b"\x80" and head[1] in (1, 2, 3, 4, 5):
         return True
-    if not head or head[0:1] not in _PROTO01_STARTS:
+    if not head or head[0:1] not in _CODE2OP or head[0:1] == b".":
         return False
     scanner = PickleScanner(io.BytesIO(head), max_ops=200000)
     result = scanner.scan()
     if result["complete"] and result["ops"] >= 2:
         return True
-    # A truncated protocol 0 stream still counts when it imported valid Python names and went on
-    # with more valid opcodes (two lines of text starting with "c" are not enough).
+    # A truncated stream still counts when it imported valid Python names and went on with more
+    # valid opcodes (two lines of text starting with "c" are not enough).
     return result["ops"] >= 3 and any(_IDENT.match(r["module"] or "") and _IDENT.match(r["name"] or "")
                                       for r in result["imports"])
 
 
-# Opcodes a protocol 0/1 pickle plausibly starts with (MARK, GLOBAL, INST, containers, constants).
-_PROTO01_STARTS = frozenset(c.encode("latin-1") for c in "(c]})NIJKLMSTUVXFGlditP")
+def opcode_start(head):
+    """True when the first byte is a pickle opcode (the stream may be a pickle too long to probe)."""
+    return bool(head) and head[0:1] in _CODE2OP

@@ -401,8 +401,8 @@ def build_corpus():
     add(Sample("malformed.pkl", b"\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00\xff\xfe\xfd", "suspicious",
                "protocol 4 header followed by garbage"))
     add(Sample("bad_header.safetensors", safetensors(corrupt=True), "suspicious", "safetensors offsets past the end"))
-    add(Sample("ssti.gguf", gguf(chat_template="{{ ''.__class__.__mro__[1].__subclasses__() }}"), "suspicious",
-               "GGUF chat template with a Jinja sandbox escape"))
+    add(Sample("ssti.gguf", gguf(chat_template="{{ ''.__class__.__mro__[1].__subclasses__() }}"), "malicious",
+               "GGUF chat template with a Jinja sandbox escape (runs code when rendered: CVE-2024-34359)"))
     add(Sample("truncated.gguf", gguf(truncate=60), "suspicious", "GGUF cut inside its metadata"))
     # -- clean -------------------------------------------------------------------------------
     for proto in range(6):

@@ -12,6 +12,7 @@ import pytest
 
 from ansible_collections.aihost.hardening.plugins.module_utils import model_formats, pickle_scan
 from model_corpus import build_corpus, gguf, npy, safetensors, stack_global_via_memo, torch_state_dict_pickle, torch_zip
+from bypass_corpus import build_bypass_corpus
 
 CORPUS = build_corpus()
 
@@ -100,10 +101,20 @@ def test_allow_globals_silences_unknown_but_never_critical_imports():
     assert inspect(os_pickle, allow_globals=["posix.*", "os.*"])["verdict"] == "malicious"
 
 
-def test_known_library_classes_are_low_and_functions_medium():
-    assert pickle_scan.classify_global("sklearn.linear_model._base", "LinearRegression")[0] == "low"
-    assert pickle_scan.classify_global("transformers.training_args", "TrainingArguments")[0] == "low"
+def test_an_allow_list_decides_anything_outside_it_is_at_least_medium():
+    # Estimator classes restore attributes only: allowed. Everything else outside the allow-list
+    # is at least "medium" (suspicious), whatever library it comes from.
+    assert pickle_scan.classify_global("sklearn.linear_model._base", "LinearRegression") is None
+    assert pickle_scan.classify_global("numpy.random._pickle", "__randomstate_ctor") is None
+    assert pickle_scan.classify_global("transformers.training_args", "TrainingArguments")[0] == "medium"
     assert pickle_scan.classify_global("numpy.random", "seed")[0] == "medium"
+    assert pickle_scan.classify_global("scipy.io", "FortranFile")[0] == "critical"
+    assert pickle_scan.classify_global("torch.distributed", "TCPStore")[0] == "critical"
+    assert pickle_scan.classify_global("torch.fx.graph_module", "reduce_graph_module")[0] == "critical"
+    assert pickle_scan.classify_global("codecs", "open")[0] == "critical"
+    assert pickle_scan.classify_global("argparse", "_os.posix_spawnp")[0] == "critical"
+    assert pickle_scan.classify_global("sklearn.datasets", "fetch_openml")[0] == "critical"
+    assert pickle_scan.classify_global("mylab.models", "Net")[0] == "high"
     assert pickle_scan.classify_global("numpy", "load")[0] == "critical"
     assert pickle_scan.classify_global("torch.hub", "load")[0] == "critical"
     assert pickle_scan.classify_global("__builtin__", "eval") is not None
@@ -228,3 +239,92 @@ def test_nothing_is_ever_unpickled(monkeypatch):
     monkeypatch.setattr(os, "system", trap)
     for sample in CORPUS:
         inspect(sample.data)
+
+
+LZ4_FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "models", "lz4")
+
+
+def test_lz4_frames_from_the_real_library_are_decoded_and_scanned():
+    # Made by the real lz4 library (README beside them): linked 64 KiB blocks, back-references
+    # across blocks, a content checksum. joblib loads such files, so they are read, not skipped.
+    with open(os.path.join(LZ4_FIXTURES, "linked_blocks_os_system.pkl.lz4"), "rb") as handle:
+        evil = handle.read()
+    with open(os.path.join(LZ4_FIXTURES, "linked_blocks_benign.pkl.lz4"), "rb") as handle:
+        benign = handle.read()
+    assert inspect(evil)["verdict"] == "malicious"
+    result = inspect(benign)
+    assert (result["format"], result["verdict"]) == ("compressed_pickle", "clean")
+
+
+def test_a_compression_the_stdlib_cannot_read_is_never_clean():
+    zstd_frame = b"\x28\xb5\x2f\xfd" + os.urandom(64)
+    result = inspect(zstd_frame)
+    assert result["verdict"] == "suspicious" and "zstd" in result["findings"][-1]["detail"]
+
+
+def test_a_crash_inside_a_parser_keeps_the_findings_made_before_it(monkeypatch):
+    # The sibling member's critical import survives a member that breaks the reader.
+    evil = next(s for s in CORPUS if s.name == "os_system_p2.pkl").data
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr("archive/data.pkl", evil)
+        archive.writestr("archive/data/0", b"\x00" * 64)
+    real = model_formats._inspect_zip_member
+
+    def explode(archive, f, info, fmt, opts, findings):
+        if info.filename.endswith("/0"):
+            raise model_formats.lzma.LZMAError("Corrupt input data")
+        return real(archive, f, info, fmt, opts, findings)
+    monkeypatch.setattr(model_formats, "_inspect_zip_member", explode)
+    result = inspect(buf.getvalue())
+    assert result["verdict"] == "malicious"
+    assert any("archive/data/0" in f["detail"] and "Corrupt input data" in f["detail"] for f in result["findings"])
+
+
+def test_an_unexpected_error_anywhere_is_a_suspicious_verdict_that_says_where(monkeypatch):
+    def explode(*args):
+        raise TypeError("unhashable type: 'list'")
+    monkeypatch.setattr(model_formats, "_check_gguf", explode)
+    result = inspect(gguf())
+    assert result["verdict"] == "suspicious"
+    assert result["findings"][0]["kind"] == "parse_error" and "TypeError" in result["findings"][0]["detail"]
+
+
+@pytest.mark.parametrize("template", [
+    "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] | trim + '<|im_end|>\\n' }}{% endfor %}",
+    "{%- set ns = namespace(system='') %}{%- if tools %}{{ tools | tojson(indent=2) }}{%- endif %}{{ raise_exception('x') "
+    "if messages[0]['role'] == 'user_' }}",
+    "Text outside blocks may say __init__ or __class__: it is printed, never evaluated. {{ bos_token }}",
+])
+def test_genuine_chat_templates_are_clean(template):
+    assert model_formats.template_findings(template) == []
+
+
+@pytest.mark.parametrize("template", [
+    "{{ ''|attr('\\x5f\\x5fclass\\x5f\\x5f') }}",
+    "{{ ''|attr('\\u005f\\u005fclass\\u005f\\u005f') }}",
+    "{{ ''|attr('\\137\\137class\\137\\137') }}",
+    "{{ ('_' ~ '_' ~ 'class' ~ '_' ~ '_') }}",
+    "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
+    "{% set c = '%c%c'|format(95, 95) ~ 'class' %}{{ c }}",
+])
+def test_sandbox_escapes_are_found_however_the_dunder_is_built(template):
+    assert model_formats.template_findings(template)[0]["severity"] == "critical"
+
+
+def test_joblib_bytes_are_read_both_ways_they_can_be_loaded():
+    # joblib.load skips the array bytes after a wrapper; pickle.load reads them as opcodes.
+    sample = next(s for s in build_bypass_corpus() if s.name == "l1_joblib_array_is_opcodes.pkl")
+    result = inspect(sample.data)
+    assert result["format"] == "joblib" and result["verdict"] == "malicious"
+    assert any(f["detail"].startswith("read by plain pickle.load") for f in result["findings"])
+
+
+def test_real_sklearn_and_joblib_dumps_import_only_allowed_names():
+    # numpy's RandomState constructors and a LabelEncoder's object array used to be flagged.
+    real = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "models", "real")
+    for name in sorted(os.listdir(real)):
+        if name.endswith((".pkl", ".joblib")):
+            with open(os.path.join(real, name), "rb") as handle:
+                result = inspect(handle.read())
+            assert result["verdict"] == "clean", (name, result["findings"])
