@@ -271,6 +271,38 @@ def check_signature(manifest_bytes, sig_bytes, key):
     return False, "HMAC-SHA256 does not match (manifest or signature altered, or another key)"
 
 
+def signature_status(manifest_bytes, sig_bytes, key, sig_path="the signature file"):
+    """What the signature says: {"present", "valid" (True, False, or None without a key), "detail"}."""
+    status = {"present": sig_bytes is not None, "valid": None, "detail": "no signing key given"}
+    if key is None:
+        return status
+    if sig_bytes is None:
+        status.update(valid=False, detail="no signature file %s" % sig_path)
+    elif manifest_bytes is None:
+        status.update(valid=False, detail="no manifest to check the signature against")
+    else:
+        valid, detail = check_signature(manifest_bytes, sig_bytes, key)
+        status.update(valid=valid, detail=detail)
+    return status
+
+
+def verify_verdict(manifest_ok, drift, signature, require_signature):
+    """The one verdict of a verify run, for the model_scan module and the aihost-model-verify timer.
+
+    Returns (ok, reason). A signature that exists and does not match always fails (the manifest or
+    the signature was altered), whether or not signatures are required; a missing one, or no key,
+    fails only when ``require_signature`` is set."""
+    if not manifest_ok:
+        return False, "no readable manifest"
+    if drift:
+        return False, "the store differs from its manifest"
+    if signature.get("present") and signature.get("valid") is False:
+        return False, "signature invalid: %s" % signature.get("detail")
+    if require_signature and signature.get("valid") is not True:
+        return False, "a valid signature is required: %s" % signature.get("detail")
+    return True, "verified"
+
+
 def build_manifest(store, records, links, exclude, follow_symlinks):
     formats, verdicts = {}, {}
     total = 0

@@ -357,7 +357,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aihost.hardening.plugins.module_utils.atomic_file import atomic_write
 from ansible_collections.aihost.hardening.plugins.module_utils.model_store import (
     SCANNER_VERSION, build_manifest, canonical_json, check_signature, compare, findings_of, load_manifest,
-    read_key, scan_store, signature_for, summarize_verdicts)
+    read_key, scan_store, signature_for, signature_status, summarize_verdicts, verify_verdict)
 
 
 def _read_bytes(path):
@@ -473,20 +473,13 @@ def main():
 
     if mode == "verify":
         sig_bytes = _read_bytes(manifest_path + ".sig") if manifest_path else None
-        signature = {"present": sig_bytes is not None, "valid": None, "detail": "no signing key given"}
-        if key is not None:
-            if sig_bytes is None:
-                signature.update(valid=False, detail="no signature file %s.sig" % manifest_path)
-            elif old_bytes is not None:
-                valid, detail = check_signature(old_bytes, sig_bytes, key)
-                signature.update(valid=valid, detail=detail)
-        result["signature"] = signature
-        sig_ok = signature["valid"] is True or not p["require_signature"]
+        signature = signature_status(old_bytes, sig_bytes, key, "%s.sig" % manifest_path)
         if p["require_signature"] and key is None:
-            sig_ok = False
             signature["detail"] = "require_signature is set but no signing_key_file was given"
-        result["verify_ok"] = bool(previous is not None and not result["drift"]["drift"] and sig_ok
-                                   and not manifest_error)
+        result["signature"] = signature
+        result["verify_ok"] = verify_verdict(previous is not None and not manifest_error,
+                                             bool(result["drift"] and result["drift"]["drift"]), signature,
+                                             p["require_signature"])[0]
     elif mode == "manifest":
         new_manifest = build_manifest(store, records, links, p["exclude"], p["follow_symlinks"])
         new_bytes = canonical_json(new_manifest)

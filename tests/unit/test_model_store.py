@@ -180,3 +180,57 @@ def test_module_writes_progress_file(store, tmp_path, capsys):
     run_module(capsys, {"path": str(store), "progress_file": str(progress), "progress_interval": 0})
     state = json.loads(progress.read_text())
     assert state["files_read"] == state["files_to_read"] == 5
+
+
+def _run_timer(tmp_path, capsys, config):
+    """The aihost-model-verify CLI, with the collection's module_utils as its --lib."""
+    import importlib.machinery
+    import importlib.util
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    path = os.path.join(repo, "roles", "model_integrity", "files", "aihost-model-verify")
+    loader = importlib.machinery.SourceFileLoader("aihost_model_verify", path)
+    spec = importlib.util.spec_from_loader("aihost_model_verify", loader)
+    cli = importlib.util.module_from_spec(spec)
+    loader.exec_module(cli)
+    config_path = tmp_path / "verify.json"
+    config_path.write_text(json.dumps(config))
+    status = cli.main(["--config", str(config_path), "--lib", os.path.join(repo, "plugins", "module_utils")])
+    capsys.readouterr()  # its log lines are not the next module run's JSON
+    return status
+
+
+@pytest.mark.parametrize("require_signature", [False, True])
+def test_module_and_timer_give_one_verdict_on_an_altered_signature(store, tmp_path, capsys, require_signature):
+    # With a key, a signature that no longer matches fails both, required or not (it used to pass
+    # the module and fail the timer).
+    manifest = str(tmp_path / "m.json")
+    key = tmp_path / "key"
+    key.write_bytes(os.urandom(32).hex().encode())
+    base = {"path": str(store), "manifest": manifest, "signing_key_file": str(key)}
+    run_module(capsys, dict(base, mode="manifest"))
+    config = {"stores": [{"path": str(store), "manifest": manifest}], "key_file": str(key),
+              "require_signature": require_signature, "rehash": False}
+    assert run_module(capsys, dict(base, mode="verify", require_signature=require_signature))["verify_ok"] is True
+    assert _run_timer(tmp_path, capsys, config) == 0
+    sig = json.loads(open(manifest + ".sig").read())
+    sig["mac"] = "0" * 64
+    open(manifest + ".sig", "w").write(json.dumps(sig))
+    module = run_module(capsys, dict(base, mode="verify", require_signature=require_signature))
+    assert module["verify_ok"] is False and module["signature"]["valid"] is False
+    assert _run_timer(tmp_path, capsys, config) == 1
+    capsys.readouterr()
+
+
+def test_a_missing_signature_fails_module_and_timer_only_when_required(store, tmp_path, capsys):
+    manifest = str(tmp_path / "m.json")
+    key = tmp_path / "key"
+    key.write_bytes(os.urandom(32).hex().encode())
+    base = {"path": str(store), "manifest": manifest, "signing_key_file": str(key)}
+    run_module(capsys, dict(base, mode="manifest"))
+    os.unlink(manifest + ".sig")
+    for required, expected in ((False, True), (True, False)):
+        assert run_module(capsys, dict(base, mode="verify", require_signature=required))["verify_ok"] is expected
+        config = {"stores": [{"path": str(store), "manifest": manifest}], "key_file": str(key),
+                  "require_signature": required, "rehash": False}
+        assert _run_timer(tmp_path, capsys, config) == (0 if expected else 1)
+    capsys.readouterr()
