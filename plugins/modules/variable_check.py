@@ -14,7 +14,7 @@ module: variable_check
 short_description: Warn about aihost_* variables that no argument spec knows
 version_added: 0.1.0
 author:
-  - aihost.hardening maintainers
+  - aihost.hardening maintainers (@aihost)
 description:
   - Compares the names of the task's variables that start with C(aihost_) with the variables the
     collection knows, and warns about each unknown one, with the closest known name (a misspelt
@@ -35,6 +35,7 @@ attributes:
     support: none
     description: Nothing changes, so there is nothing to diff.
   platform:
+    support: full
     platforms: all
     description: Runs on the controller.
 """
