@@ -121,8 +121,12 @@ def run_audit(tmp_path, *extra):
 def test_gate_fails_the_exposed_host_only_and_names_the_reports(tmp_path):
     returncode, out, raw = run_audit(tmp_path, "-e", "aihost_audit_fail_on=high")
     assert returncode == 2, raw
-    assert "audit-policy-exposed" in out and "Audit gate: 6 finding(s) at or above aihost_audit_fail_on=high" in out
-    assert "%s/audit-policy-exposed.{md,json,sarif,junit.xml}" % tmp_path in out
+    assert "audit-policy-exposed: audit gate FAILED: 6 findings at or above high: " in out
+    assert "audit-policy-justified: audit gate passed: no finding at or above high" in out
+    assert "%s/audit-policy-exposed.{json,md,sarif,junit.xml}" % tmp_path in out
+    # The run ends with the verdicts, after the failure and the summaries (#21).
+    tail = out[out.rindex("Print the summary"):]
+    assert "audit gate FAILED" in tail[tail.index("Print the audit gate's verdict"):], raw
     assert re.search(r"audit-policy-justified : ok=\d+ changed=0 unreachable=0 failed=0", out), raw
     assert re.search(r"audit-policy-exposed : ok=\d+ changed=0 unreachable=0 failed=1", out), raw
     assert (tmp_path / "fleet.json").is_file(), "the fleet report is written before the gate fails"
