@@ -103,6 +103,14 @@ def audit_sarif(report):
     return audit_reports.to_sarif(_plain(report))
 
 
+def audit_gitlab_sast(report):
+    return audit_reports.to_gitlab_sast(_plain(report))
+
+
+def audit_inventory_location(host, inventory_file=None, inventory_dir=None, source_root=None):
+    return audit_reports.inventory_location(str(host), inventory_file, inventory_dir, source_root)
+
+
 def audit_junit(report):
     return audit_reports.to_junit(_plain(report))
 
@@ -119,5 +127,7 @@ class FilterModule(object):
             "audit_markdown": audit_markdown,
             "audit_sarif": audit_sarif,
             "audit_junit": audit_junit,
+            "audit_gitlab_sast": audit_gitlab_sast,
+            "audit_inventory_location": audit_inventory_location,
             "audit_verdict": audit_verdict,
         }

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: aihost.hardening maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Audit report formats: Markdown, SARIF 2.1.0 and JUnit XML, per host and for the fleet.
+"""Audit report formats: Markdown, SARIF 2.1.0, GitLab SAST and JUnit XML, per host and for the fleet.
 
 Pure functions over the JSON report (a dictionary), standard library only; the audit role calls
 them on the controller through filters, unit tests call them directly.
@@ -12,6 +12,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
+import os
+import re
+from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
 from ansible_collections.aihost.hardening.plugins.module_utils.audit_policy import (
@@ -20,6 +23,9 @@ from ansible_collections.aihost.hardening.plugins.module_utils.audit_policy impo
 TOOL_NAME = "aihost.hardening.audit"
 TOOL_URI = "https://example.invalid/aihost/hardening/roles/audit"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+# The conventional base of repository-relative SARIF locations; GitHub code scanning resolves it to the
+# checkout the workflow runs in.
+SARIF_SRCROOT = "%SRCROOT%"
 SARIF_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 # GitHub code scanning reads properties.security-severity (CVSS-like, 0.0-10.0).
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "0.0"}
@@ -208,6 +214,70 @@ def _logical_locations(host, finding):
     return [{"name": subject, "fullyQualifiedName": "%s/%s" % (where, subject), "kind": "resource"}]
 
 
+def inventory_location(host, inventory_file=None, inventory_dir=None, source_root=None):
+    """Where the inventory defines ``host``, for code-scanning locations: ``{"file", "line"}``.
+
+    The file is ``<inventory_dir>/host_vars/<host>.yml`` (or ``.yaml``, or no extension) when one
+    exists, else ``inventory_file`` (the source that defined the host) with the first line that
+    names the host. It is relative to ``source_root`` (default: the current directory, which is the
+    checkout when CI runs ansible-playbook from it) when it lies below it, else absolute. A host the
+    inventory does not name (implicit localhost) gives ``{"file": None, "line": None}``.
+    """
+    root = os.path.realpath(source_root or os.getcwd())
+    found, line = None, None
+    if inventory_dir:
+        for name in ("%s.yml" % host, "%s.yaml" % host, str(host)):
+            candidate = os.path.join(str(inventory_dir), "host_vars", name)
+            if os.path.isfile(candidate):
+                found = candidate
+                break
+    if found is None and inventory_file and os.path.isfile(str(inventory_file)):
+        found = str(inventory_file)
+        line = _host_line(found, host)
+    if found is None:
+        return {"file": None, "line": None}
+    path = os.path.realpath(found)
+    if path == root or path.startswith(root.rstrip(os.sep) + os.sep):
+        path = os.path.relpath(path, root)
+    return {"file": path, "line": line}
+
+
+def _host_line(path, host):
+    """The 1-based number of the first line that names ``host`` as a YAML key or an INI host line, or None."""
+    pattern = re.compile(r"""^\s*(?:-\s*)?(["']?)%s\1\s*(?::|\s|$)""" % re.escape(str(host)))
+    try:
+        with open(path, "r", errors="replace") as handle:
+            for number, text in enumerate(handle, 1):
+                if number > 100000:
+                    break
+                if pattern.match(text):
+                    return number
+    except (IOError, OSError):
+        return None
+    return None
+
+
+def _physical_location(host_entry):
+    """A SARIF physicalLocation: the host's inventory file relative to %SRCROOT% (absolute when it is
+    outside the checkout), or, for a report without one, the host's JSON report."""
+    where = host_entry.get("inventory") or {}
+    path = where.get("file")
+    if not path:
+        return {"artifactLocation": {"uri": "%s.json" % host_entry["name"], "uriBaseId": "REPORTDIR"}}
+    if os.path.isabs(path):
+        location = {"artifactLocation": {"uri": "file://" + _uri_path(path)}}
+    else:
+        location = {"artifactLocation": {"uri": _uri_path(path), "uriBaseId": SARIF_SRCROOT}}
+    if where.get("line"):
+        location["region"] = {"startLine": int(where["line"])}
+    return location
+
+
+def _uri_path(path):
+    """A file path as a URI reference (forward slashes, percent-encoded where URIs need it)."""
+    return quote(path.replace(os.sep, "/"), safe="/-._~")
+
+
 def _result_properties(host, finding):
     properties = {"host": host, "severity": finding["severity"],
                   "security-severity": SECURITY_SEVERITY.get(finding["severity"], "5.5"),
@@ -244,9 +314,10 @@ def to_sarif(report_or_fleet):
                 "ruleIndex": rule_ids.index(finding["id"]),
                 "level": SARIF_LEVEL.get(finding["severity"], "warning"),
                 "message": {"text": "%s: %s. %s" % (host, finding["title"], finding["evidence"])},
-                # Hosts are not files: the result points at the host's report, the subject is logical.
+                # The physical location is the inventory file that defines the host (its host_vars file
+                # when there is one), in the repository; host/container/subject is the logical location.
                 "locations": [{
-                    "physicalLocation": {"artifactLocation": {"uri": "%s.json" % host, "uriBaseId": "REPORTDIR"}},
+                    "physicalLocation": _physical_location(report["host"]),
                     "logicalLocations": _logical_locations(host, finding),
                 }],
                 "partialFingerprints": {"aihostFinding/v1": _fingerprint(host, finding)},
@@ -266,6 +337,74 @@ def to_sarif(report_or_fleet):
             "results": results,
             "properties": {"hosts": [report["host"]["name"] for report in hosts]},
         }],
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# GitLab SAST (gl-sast-report.json)
+#
+# GitLab's artifacts:reports:sast takes GitLab's own security report format, not SARIF (SARIF
+# upload is an experiment behind a feature flag as of GitLab 18.11). Schema 15.0.6 is the newest that
+# every supported GitLab release reads.
+
+GITLAB_SAST_VERSION = "15.0.6"
+GITLAB_SAST_SCHEMA = ("https://gitlab.com/gitlab-org/security-products/security-report-schemas/-/raw/v%s/dist/"
+                      "sast-report-format.json" % GITLAB_SAST_VERSION)
+GITLAB_SEVERITY = {"critical": "Critical", "high": "High", "medium": "Medium", "low": "Low", "info": "Info"}
+
+
+def _gitlab_time(timestamp):
+    """GitLab wants YYYY-MM-DDTHH:MM:SS (no zone); reports carry ...Z in UTC."""
+    return str(timestamp or "1970-01-01T00:00:00Z").rstrip("Z")[:19]
+
+
+def _gitlab_uuid(fingerprint):
+    """A UUID-shaped id from the finding's fingerprint (stable across runs)."""
+    text = fingerprint[:32]
+    return "%s-%s-%s-%s-%s" % (text[:8], text[8:12], text[12:16], text[16:20], text[20:32])
+
+
+def to_gitlab_sast(report_or_fleet):
+    """GitLab SAST report (a dictionary): one vulnerability per finding per host.
+
+    The location is the host's inventory file (as in SARIF); GitLab tells vulnerabilities apart by
+    their primary identifier and location, so the primary identifier is the finding's fingerprint
+    (one host file holds many findings) and the second is the rule.
+    """
+    analyzer = {"id": "aihost-audit", "name": TOOL_NAME, "version": "%s.0.0" % report_or_fleet.get("schema_version", 2),
+                "vendor": {"name": "aihost.hardening"}}
+    vulnerabilities = []
+    for report in _hosts(report_or_fleet):
+        host_entry = report["host"]
+        host = host_entry["name"]
+        where = host_entry.get("inventory") or {}
+        location = {"file": where.get("file") or "%s.json" % host}
+        if where.get("line"):
+            location["start_line"] = int(where["line"])
+        for finding in report.get("findings") or []:
+            fingerprint = _fingerprint(host, finding)
+            rule = RULES.get(finding["id"], {})
+            vulnerabilities.append({
+                "id": _gitlab_uuid(fingerprint),
+                "name": ("%s: %s" % (finding["id"], finding["title"]))[:255],
+                "description": "%s (%s): %s" % (host, finding["subject"], finding["evidence"]),
+                "severity": GITLAB_SEVERITY.get(finding["severity"], "Unknown"),
+                "solution": str(finding["remediation"])[:7000],
+                "location": dict(location),
+                "identifiers": [
+                    {"type": "aihost_finding", "name": ("%s %s on %s" % (finding["id"], finding["subject"], host))[:255],
+                     "value": fingerprint},
+                    {"type": "aihost_rule", "name": "%s %s" % (finding["id"], rule.get("title", finding["title"])),
+                     "value": finding["id"], "url": "%s/README.md#%s" % (TOOL_URI, finding["id"].lower())},
+                ],
+            })
+    when = _gitlab_time(report_or_fleet.get("timestamp"))
+    return {
+        "schema": GITLAB_SAST_SCHEMA,
+        "version": GITLAB_SAST_VERSION,
+        "scan": {"analyzer": analyzer, "scanner": dict(analyzer), "type": "sast",
+                 "start_time": when, "end_time": when, "status": "success"},
+        "vulnerabilities": vulnerabilities,
     }
 
 
