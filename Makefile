@@ -20,16 +20,17 @@ AUDIT_ARGS ?=
 # Scenarios run by `make test`, in this order (cheap ones first).
 SCENARIOS ?= $(shell scripts/scenarios.sh)
 
-.PHONY: help venv docker images audit test lint docs unit sanity molecule bench clean installed ee changelog-lint example-report
+.PHONY: help venv docker images audit test lint docs unit integration sanity molecule bench clean installed ee changelog-lint example-report
 help:
 	@echo "make help            this list"
 	@echo "make venv            .venv with the pinned controller tools (requirements/controller.txt); targets that need it make it"
 	@echo "make audit           read-only audit of this machine: JSON/Markdown/SARIF/JUnit under reports/; fails on findings >= high"
 	@echo "                     (AUDIT_ARGS='-e aihost_audit_fail_on=none' only reports; INVENTORY=... audits another inventory)"
-	@echo "make test            lint, changelog-lint, unit, sanity, installed, ee and every Molecule scenario"
+	@echo "make test            lint, changelog-lint, unit, integration, sanity, installed, ee and every Molecule scenario"
 	@echo "make lint            argument-spec docs check, yamllint, ansible-lint (production profile)"
 	@echo "make docs            regenerate each role's defaults/main.yml and README variables from meta/argument_specs.yml"
 	@echo "make unit            pytest of the module_utils, modules, filters and role helpers"
+	@echo "make integration     playbooks/audit.yml through ansible-runner against this machine (read-only; tests/integration)"
 	@echo "make sanity          ansible-test sanity (pep8, pylint, validate-modules, ...)"
 	@echo "make changelog-lint  antsibull-changelog lint of changelogs/fragments and changelog.yaml"
 	@echo "make installed       build the tarball, install it offline outside the checkout and run it from there"
@@ -74,6 +75,10 @@ docs: venv
 unit: venv
 	pytest -q tests/unit roles/*/tests/unit
 
+# The audit as AWX/AAP runs it: through ansible-runner, against this machine (it only reads the host).
+integration: venv
+	pytest -q tests/integration
+
 sanity: venv
 	scripts/sanity.sh
 
@@ -101,7 +106,7 @@ test: venv images
 	@echo "--- molecule: $(SCENARIOS) (in the background; its report follows the other stages)"
 	@scripts/run-molecule.sh $(SCENARIOS) >$(MOLECULE_LOG) 2>&1 & molecule=$$!; \
 	status=0; \
-	for stage in lint changelog-lint unit sanity installed ee; do \
+	for stage in lint changelog-lint unit integration sanity installed ee; do \
 	  $(MAKE) --no-print-directory $$stage || { status=1; echo "=== make $$stage FAILED"; }; \
 	done; \
 	wait $$molecule || status=1; \

@@ -115,6 +115,10 @@ def audit_junit(report):
     return audit_reports.to_junit(_plain(report))
 
 
+def audit_stats(report):
+    return audit_reports.host_stats(_plain(report))
+
+
 def audit_verdict(report):
     return audit_reports.gate_verdict(_plain(report))
 
@@ -130,4 +134,5 @@ class FilterModule(object):
             "audit_gitlab_sast": audit_gitlab_sast,
             "audit_inventory_location": audit_inventory_location,
             "audit_verdict": audit_verdict,
+            "audit_stats": audit_stats,
         }

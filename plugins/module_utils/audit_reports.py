@@ -67,6 +67,22 @@ def gate_verdict(report):
         host, plural(len(failing), "finding"), fail_on, "; ".join(names))
 
 
+def host_stats(report):
+    """A host's summary for ansible.builtin.set_stats (AWX/AAP job artifacts, ansible-runner's events):
+    counts by severity, the total, the gate's result (failed, passed or off) and its verdict line."""
+    fail_on = report.get("fail_on")
+    summary = report.get("summary") or {}
+    counts = summary.get("counts") or {}
+    if fail_on in (None, "", "none"):
+        gate = "off"
+    else:
+        gate = "failed" if int(summary.get("failing") or 0) > 0 else "passed"
+    stats = dict((name, int(counts.get(name, 0))) for name in SEVERITIES)
+    stats.update({"total": int(summary.get("total", sum(stats.values()))), "failing": int(summary.get("failing") or 0),
+                  "fail_on": fail_on or "none", "gate": gate, "verdict": gate_verdict(report)})
+    return stats
+
+
 def _hosts(report_or_fleet):
     """A host report, or a fleet report with ``hosts`` (list of host reports) -> list of host reports."""
     if "hosts" in report_or_fleet:

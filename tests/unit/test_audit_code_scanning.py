@@ -150,3 +150,18 @@ def test_gitlab_sast_subset_check_can_fail():
     sast["vulnerabilities"][0]["severity"] = "critical"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(sast, GITLAB_SAST_SUBSET)
+
+
+# ---------------------------------------------------------------------------------------------
+# AWX/AAP: the set_stats summary
+
+def test_stats_count_by_severity_and_say_the_gate():
+    exposed = evaluated("gpu2", {"file": None, "line": None})
+    stats = audit_filter.audit_stats(exposed)
+    assert stats["gate"] == "failed" and stats["fail_on"] == "high"
+    assert stats["total"] == len(exposed["findings"]) == sum(stats[name] for name in ("critical", "high", "medium", "low", "info"))
+    assert stats["critical"] >= 1 and stats["failing"] == exposed["summary"]["failing"] > 0
+    assert stats["verdict"].startswith("gpu2: audit gate FAILED")
+    off = audit_filter.audit_evaluate(base_report("quiet"), CHECKS, [], ADVISORIES, "none")
+    assert audit_filter.audit_stats(off)["gate"] == "off"
+    json.dumps(stats)
