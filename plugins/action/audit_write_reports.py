@@ -11,17 +11,30 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.plugins.action import ActionBase
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.aihost.hardening.plugins.module_utils.atomic_file import atomic_write
+from ansible_collections.aihost.hardening.plugins.plugin_utils.audit_html import to_html
+
+
+def _previous_fleet(path):
+    """The previous fleet report at PATH, or None (missing, unreadable or not a fleet report)."""
+    try:
+        with open(path, "rb") as handle:
+            report = json.loads(to_text(handle.read()))
+    except (IOError, OSError, ValueError):
+        return None
+    return report if isinstance(report, dict) and report.get("kind") == "fleet" else None
 
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("dest", "files", "mode"))
+    _VALID_ARGS = frozenset(("dest", "files", "mode", "fleet_html", "previous"))
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -35,6 +48,21 @@ class ActionModule(ActionBase):
         except ValueError:
             raise AnsibleActionFail("audit_write_reports: mode %r is not an octal mode" % mode)
         dest = os.path.abspath(os.path.expanduser(to_text(dest)))
+        files = dict(files)
+        if boolean(self._task.args.get("fleet_html", False), strict=True):
+            # fleet.html: the fleet.json being written, against the one it replaces (read first).
+            if "fleet.json" not in files:
+                raise AnsibleActionFail("audit_write_reports: fleet_html needs fleet.json in files")
+            try:
+                fleet = json.loads(to_text(files["fleet.json"]))
+            except ValueError as exc:
+                raise AnsibleActionFail("audit_write_reports: fleet.json is not JSON: %s" % to_text(exc))
+            previous = self._task.args.get("previous")
+            if previous is None:
+                previous = os.path.join(dest, "fleet.json")
+            previous = _previous_fleet(os.path.expanduser(to_text(previous))) if previous else None
+            files["fleet.html"] = to_html(fleet, previous)
+            result["previous_report"] = bool(previous)
         written = []
         try:
             if not os.path.isdir(dest):

@@ -34,6 +34,20 @@ options:
     description: Mode of the written files.
     type: str
     default: "0600"
+  fleet_html:
+    description:
+      - Also write C(fleet.html), the self-contained HTML fleet report, rendered from the C(fleet.json) in O(files)
+        and compared with the previous fleet report (O(previous)), which is read before anything is written.
+    type: bool
+    default: false
+    version_added: "0.2.0"
+  previous:
+    description:
+      - The previous fleet JSON report that C(fleet.html) compares with. Default C(<dest>/fleet.json), the report
+        this task replaces; an empty string compares with nothing. A missing or unreadable file, or one that is not
+        a fleet report, is ignored.
+    type: path
+    version_added: "0.2.0"
 attributes:
   check_mode:
     support: full
@@ -69,4 +83,9 @@ written:
   type: list
   elements: str
   sample: [/home/ops/reports/web1.md]
+previous_report:
+  description: Whether C(fleet.html) was compared with a previous fleet report.
+  returned: when O(fleet_html=true)
+  type: bool
+  sample: true
 """
