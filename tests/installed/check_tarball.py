@@ -30,7 +30,7 @@ FORBIDDEN_NAMES = [
 FORBIDDEN_PATHS = [
     ".collections", ".cache", ".config", ".ansible", ".ci", ".yamllint", ".ansible-lint", "ansible.cfg", "Makefile",
     "DEVELOPERS.md", "benchmarks", "build", "context", "images", "reports", "requirements", "scripts", "tests",
-    "execution-environment.yml", "changelogs/fragments", "changelogs/.plugin-cache.yaml", "roles/*/tests",
+    "execution-environment.yml", "ansible-navigator.yml", "changelogs/fragments", "changelogs/.plugin-cache.yaml", "roles/*/tests",
 ]
 # Directories whose git-tracked files must all be in the tarball.
 SHIPPED_DIRS = ("plugins", "roles", "playbooks", "meta", "docs", "inventories", "changelogs")
