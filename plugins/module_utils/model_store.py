@@ -348,8 +348,15 @@ def _reusable(entry, old, scanner_version):
 
 
 def scan_store(store, previous=None, exclude=(), follow_symlinks=False, rehash=False, workers=0,
-               read_size=DEFAULT_READ_SIZE, inspect_options=None, progress=None, progress_interval=10.0):
+               read_size=DEFAULT_READ_SIZE, inspect_options=None, progress=None, progress_interval=10.0,
+               resume=None, checkpoint=None):
     """Walk, inspect and hash a store. ``previous``: a manifest to reuse unchanged files from.
+
+    ``resume``: the checkpoint of an interrupted scan (``{"scanner_version", "files"}``); its records
+    are reused like the manifest's, where size, mtime, ctime and inode still match. ``checkpoint``:
+    called with that dictionary (the records read so far in this run) at each progress report, so a
+    scan killed part-way leaves what it finished. Progress states carry ``status``: running, done,
+    or interrupted (KeyboardInterrupt or SystemExit, re-raised after the last report).
 
     Returns a dict: records (sorted), links, problems, stats. Never raises on bad files.
     """
@@ -357,15 +364,21 @@ def scan_store(store, previous=None, exclude=(), follow_symlinks=False, rehash=F
     started = time.monotonic()
     files, links, problems = walk_store(store, follow_symlinks=follow_symlinks, exclude=exclude)
     old_by_path = {}
-    old_version = None
     if previous:
-        old_version = previous.get("scanner_version")
-        old_by_path = dict((r.get("path"), r) for r in previous.get("files", []) if isinstance(r, dict))
-    records, todo = [], []
+        for record in previous.get("files", []):
+            if isinstance(record, dict):
+                old_by_path[record.get("path")] = (record, previous.get("scanner_version"), "manifest")
+    if resume and not rehash:
+        for record in resume.get("files", []):
+            if isinstance(record, dict) and record.get("path") not in old_by_path:
+                old_by_path[record.get("path")] = (record, resume.get("scanner_version"), "checkpoint")
+    records, todo, fresh = [], [], []
+    resumed = 0
     for entry in files:
-        old = old_by_path.get(entry["path"])
+        old, old_version, source = old_by_path.get(entry["path"], (None, None, None))
         if not rehash and _reusable(entry, old, old_version):
             records.append(old)
+            resumed += source == "checkpoint"
         else:
             todo.append(entry)
     total_bytes = sum(e["size"] for e in files)
@@ -373,17 +386,21 @@ def scan_store(store, previous=None, exclude=(), follow_symlinks=False, rehash=F
     done = {"files": 0, "bytes": 0}
     last_report = [started]
 
-    def report(current, force=False):
+    def report(current, force=False, status="running"):
         now = time.monotonic()
-        if progress is None or (not force and now - last_report[0] < progress_interval):
+        if (progress is None and checkpoint is None) or (not force and now - last_report[0] < progress_interval):
             return
         last_report[0] = now
         elapsed = now - started
-        progress({"store": store, "files_total": len(files), "files_to_read": len(todo),
-                  "files_read": done["files"], "bytes_to_read": todo_bytes, "bytes_read": done["bytes"],
-                  "bytes_total": total_bytes, "elapsed_s": round(elapsed, 1),
-                  "mb_per_s": round(done["bytes"] / 1e6 / elapsed, 1) if elapsed > 0 else None,
-                  "current": current})
+        if checkpoint is not None:
+            checkpoint({"scanner_version": SCANNER_VERSION, "store": store, "files": list(fresh)})
+        if progress is not None:
+            progress({"store": store, "status": status, "files_total": len(files), "files_to_read": len(todo),
+                      "files_reused": len(files) - len(todo), "files_resumed": resumed,
+                      "files_read": done["files"], "bytes_to_read": todo_bytes, "bytes_read": done["bytes"],
+                      "bytes_total": total_bytes, "elapsed_s": round(elapsed, 1),
+                      "mb_per_s": round(done["bytes"] / 1e6 / elapsed, 1) if elapsed > 0 else None,
+                      "current": current})
 
     if workers <= 0:
         # Half the CPUs, at most 4: SHA-256 with SHA-NI outruns most disks on one core, and the
@@ -391,7 +408,9 @@ def scan_store(store, previous=None, exclude=(), follow_symlinks=False, rehash=F
         workers = max(1, min(4, (os.cpu_count() or 1) // 2))
     # Big files first: the pool stays busy on them while small ones fill the gaps.
     todo.sort(key=lambda e: -e["size"])
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    pool = ThreadPoolExecutor(max_workers=workers)
+    futures = {}
+    try:
         futures = dict((pool.submit(process_file, entry, inspect_options, read_size, follow_symlinks), entry)
                        for entry in todo)
         for future in as_completed(futures):
@@ -402,22 +421,32 @@ def scan_store(store, previous=None, exclude=(), follow_symlinks=False, rehash=F
                 record, problem = None, {"path": entry["path"], "reason": "error", "detail": repr(exc)}
             if record is not None:
                 records.append(record)
+                fresh.append(record)
             else:
                 problems.append(problem)
-                old = old_by_path.get(entry["path"])
+                old = old_by_path.get(entry["path"], (None,))[0]
                 if old is not None and problem["reason"] == "changed_during_scan":
                     problem["kept_previous"] = True
                     records.append(old)
             done["files"] += 1
             done["bytes"] += entry["size"]
             report(entry["path"])
-    report(None, force=True)
+    except (KeyboardInterrupt, SystemExit):
+        # Say how far it got, keep what is finished, and stop without hashing the rest.
+        for future in futures:
+            future.cancel()
+        pool.shutdown(wait=False)
+        report(None, force=True, status="interrupted")
+        raise
+    pool.shutdown(wait=True)
+    report(None, force=True, status="done")
     elapsed = time.monotonic() - started
     records.sort(key=lambda r: r["path"])
     problems.sort(key=lambda p: p["path"])
     return {"records": records, "links": links, "problems": problems,
             "stats": {"files": len(files), "bytes": total_bytes, "files_read": len(todo), "bytes_read": todo_bytes,
-                      "files_reused": len(files) - len(todo), "elapsed_s": round(elapsed, 3), "workers": workers,
+                      "files_reused": len(files) - len(todo), "files_resumed": resumed,
+                      "elapsed_s": round(elapsed, 3), "workers": workers,
                       "read_mb_per_s": round(todo_bytes / 1e6 / elapsed, 1) if elapsed > 0 and todo_bytes else None}}
 
 

@@ -133,6 +133,16 @@ options:
       - Seconds between progress reports.
     type: float
     default: 10
+  resume_file:
+    description:
+      - Checkpoint of the files read so far (their records), rewritten with each progress report. A run
+        that is killed (an C(async) limit) or interrupted (SIGTERM, SIGINT) leaves it behind, and the
+        next run takes the records whose size, mtime, ctime and inode still match instead of reading
+        those files again (RV(stats.files_resumed)). Removed when a scan completes. Not written in
+        check mode; ignored with O(rehash).
+      - When interrupted by SIGTERM or SIGINT the module writes O(progress_file) one last time with
+        C(status=interrupted) and fails, saying how far it got.
+    type: path
   return_files:
     description:
       - Return every file's record in RV(files) (large stores give large results).
@@ -226,7 +236,10 @@ stats:
       description: Bytes read in this run.
       type: int
     files_reused:
-      description: Files taken unchanged from the previous manifest.
+      description: Files taken unchanged from the previous manifest or from O(resume_file).
+      type: int
+    files_resumed:
+      description: Of those, files taken from O(resume_file) (an interrupted run's checkpoint).
       type: int
     elapsed_s:
       description: Seconds spent walking, reading and hashing.
@@ -238,7 +251,7 @@ stats:
       description: Parallel workers used.
       type: int
   sample: {files: 5, bytes: 268435456, files_read: 5, bytes_read: 268435456, files_reused: 0,
-           elapsed_s: 0.31, read_mb_per_s: 865.9, workers: 2}
+           files_resumed: 0, elapsed_s: 0.31, read_mb_per_s: 865.9, workers: 2}
 formats:
   description: Number of files per detected format.
   returned: always
@@ -350,6 +363,7 @@ files:
 
 import json
 import os
+import signal
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -407,6 +421,7 @@ def main():
             max_decompressed_mb=dict(type="int", default=4096),
             progress_file=dict(type="path"),
             progress_interval=dict(type="float", default=10.0),
+            resume_file=dict(type="path"),
             return_files=dict(type="bool", default=False),
         ),
         required_if=[("mode", "manifest", ["manifest"]), ("mode", "verify", ["manifest"])],
@@ -448,15 +463,59 @@ def main():
             except OSError:
                 pass
 
+    last_state = {}
+
+    def progress_and_remember(state):
+        last_state.clear()
+        last_state.update(state)
+        progress(state)
+
+    resume = None
+    if p["resume_file"] and not p["rehash"]:
+        try:
+            with open(p["resume_file"], "rb") as handle:
+                resume = json.loads(handle.read().decode("utf-8"))
+            if not isinstance(resume, dict) or resume.get("store") != store:
+                resume = None
+        except (OSError, IOError, ValueError):
+            resume = None
+
+    def checkpoint(state):
+        if p["resume_file"] and not module.check_mode:
+            try:
+                atomic_write(p["resume_file"], (json.dumps(state, sort_keys=True) + "\n").encode(), 0o600)
+            except OSError:
+                pass
+
+    def terminate(signum, frame):  # pylint: disable=unused-argument
+        raise KeyboardInterrupt("signal %d" % signum)
+
+    handler = signal.signal(signal.SIGTERM, terminate)
     inspect_options = {"allow_globals": p["allow_globals"], "max_pickle_ops": p["max_pickle_ops"],
                        "max_member_bytes": p["max_member_mb"] << 20,
                        "max_decompressed_bytes": p["max_decompressed_mb"] << 20}
     # verify re-reads what changed; the manifest is the reference, not a cache of trusted results
-    result_scan = scan_store(store, previous=previous if mode != "verify" or not p["rehash"] else None,
-                             exclude=p["exclude"], follow_symlinks=p["follow_symlinks"], rehash=p["rehash"],
-                             workers=p["workers"], read_size=p["read_size_mb"] << 20,
-                             inspect_options=inspect_options, progress=progress,
-                             progress_interval=p["progress_interval"])
+    try:
+        result_scan = scan_store(store, previous=previous if mode != "verify" or not p["rehash"] else None,
+                                 exclude=p["exclude"], follow_symlinks=p["follow_symlinks"], rehash=p["rehash"],
+                                 workers=p["workers"], read_size=p["read_size_mb"] << 20,
+                                 inspect_options=inspect_options, progress=progress_and_remember,
+                                 progress_interval=p["progress_interval"], resume=resume,
+                                 checkpoint=checkpoint if p["resume_file"] else None)
+    except KeyboardInterrupt as exc:
+        module.fail_json(msg="model_scan of %s interrupted (%s) after %d of %d files to read (%.0f of %.0f MB); "
+                         "the next run resumes from %s" % (
+                             store, exc, last_state.get("files_read", 0), last_state.get("files_to_read", 0),
+                             last_state.get("bytes_read", 0) / 1e6, last_state.get("bytes_to_read", 0) / 1e6,
+                             p["resume_file"] or "the manifest only (no resume_file)"),
+                         progress=last_state, interrupted=True)
+    finally:
+        signal.signal(signal.SIGTERM, handler)
+    if p["resume_file"] and not module.check_mode and os.path.lexists(p["resume_file"]):
+        try:
+            os.unlink(p["resume_file"])
+        except OSError:
+            pass
     records = result_scan["records"]
     links = result_scan["links"]
     formats = {}
