@@ -150,7 +150,7 @@ _CRITICAL_ATTRIBUTES = frozenset(["system", "popen", "spawn", "spawnl", "spawnv"
                                   "check_output", "check_call", "call", "run", "getoutput", "getstatusoutput",
                                   "load", "loads", "open", "remove", "unlink", "rmtree", "rmdir", "startfile",
                                   "kill", "putenv", "chmod", "chown", "rename", "replace", "write_text",
-                                  "write_bytes", "urlopen", "create_connection", "connect", "import_module",
+                                  "write_bytes", "create_connection", "connect", "import_module",
                                   "__import__", "__globals__", "__builtins__", "__subclasses__", "__code__",
                                   "__reduce__", "__reduce_ex__", "__getattribute__", "__dict__"])
 # Libraries whose classes routinely appear in whole-object pickles (training args, estimators).
