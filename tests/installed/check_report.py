@@ -5,7 +5,7 @@
 Each REPORT_DIR must hold HOST.json, valid against SCHEMA (the installed role's
 files/report.schema.json) and written by the audit role for HOST; the other formats of the host
 (HOST.txt, HOST.md, HOST.sarif as JSON, HOST.junit.xml as XML) and the fleet reports (fleet.json,
-fleet.md, fleet.sarif, fleet.junit.xml), each non-empty and parseable.
+fleet.md, fleet.html, fleet.sarif, fleet.junit.xml), each non-empty and parseable.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def check(schema, host, report_dir):
     if (report.get("host") or {}).get("name") != host:
         problems.append("%s: host.name is %r, expected %r" % (json_path, (report.get("host") or {}).get("name"), host))
     for name in (host + ".txt", host + ".md", host + ".sarif", host + ".junit.xml",
-                 "fleet.json", "fleet.md", "fleet.sarif", "fleet.junit.xml"):
+                 "fleet.json", "fleet.md", "fleet.html", "fleet.sarif", "fleet.junit.xml"):
         path = os.path.join(report_dir, name)
         if not os.path.isfile(path) or os.path.getsize(path) == 0:
             problems.append("%s: missing or empty" % path)
@@ -44,6 +44,11 @@ def check(schema, host, report_dir):
                     json.load(handle)
             elif name.endswith(".xml"):
                 ElementTree.parse(path)
+            elif name.endswith(".html"):
+                with open(path) as handle:
+                    page = handle.read()
+                if not page.startswith("<!DOCTYPE html>") or 'data-host="%s"' % host not in page:
+                    problems.append("%s: not the fleet page, or %s is not in it" % (path, host))
         except (ValueError, ElementTree.ParseError) as exc:
             problems.append("%s: does not parse: %s" % (path, exc))
     return problems
