@@ -301,3 +301,19 @@ def test_output_carries_no_command_line_or_environment():
     facts["runtimes"][0]["processes"][0]["cmdline"] = ["/usr/local/bin/ollama", "serve", "--token", "s3cret"]
     text = hm.render({"posture": hm.posture(copy.deepcopy(facts))})
     assert "s3cret" not in text and "cmdline" not in text
+
+
+def test_dashboard_and_docs_cover_every_series():
+    """docs/grafana/aihost-dashboard.json queries every family (through the DS_PROMETHEUS input) and
+    docs/metrics.md describes every family."""
+    root = os.path.join(os.path.dirname(__file__), "..", "..")
+    with open(os.path.join(root, "docs", "grafana", "aihost-dashboard.json")) as handle:
+        dashboard = json.load(handle)
+    assert [item["name"] for item in dashboard["__inputs"]] == ["DS_PROMETHEUS"]
+    expressions = " ".join(target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", []))
+    assert all(panel["datasource"]["uid"] == "${DS_PROMETHEUS}" for panel in dashboard["panels"] if panel["type"] != "row")
+    with open(os.path.join(root, "docs", "metrics.md")) as handle:
+        docs = handle.read()
+    for family, _kind, _help in hm.FAMILIES:
+        assert re.search(r"\b%s\b" % family, expressions), "no panel for %s" % family
+        assert "`%s`" % family in docs, "docs/metrics.md does not describe %s" % family
