@@ -116,6 +116,10 @@ def parse_container_summary(item, engine):
     for mount in item.get("Mounts") or []:
         if mount.get("Destination"):
             mounts.append({"source": mount.get("Source"), "destination": mount.get("Destination")})
+    networks = []
+    for network_name, endpoint in sorted(((item.get("NetworkSettings") or {}).get("Networks") or {}).items()):
+        networks.append({"name": network_name, "id": (endpoint or {}).get("NetworkID") or None,
+                         "default_bridge": None, "host_binding_ipv4": None})
     return {
         "id": item.get("Id"),
         "name": name,
@@ -125,11 +129,45 @@ def parse_container_summary(item, engine):
         "command": item.get("Command"),
         "published": published,
         "mounts": mounts,
+        "networks": networks,
         "host_network": (item.get("HostConfig") or {}).get("NetworkMode") == "host",
         "env": None,
         "cmd": None,
         "user": None,
     }
+
+
+def parse_networks(items):
+    """GET /networks -> {network id: {"name", "default_bridge", "host_binding_ipv4"}} (pure).
+
+    ``default_bridge``: Docker's own ``bridge`` network, where daemon.json's ``"ip"`` is the
+    default address of ports published without one. ``host_binding_ipv4``: the network's
+    ``com.docker.network.bridge.host_binding_ipv4`` option (what a user-defined network, Compose's
+    included, binds such ports to; daemon.json's ``"ip"`` does not apply there), or None.
+    """
+    networks = {}
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict) or not item.get("Id"):
+            continue
+        options = item.get("Options") if isinstance(item.get("Options"), dict) else {}
+        binding = options.get("com.docker.network.bridge.host_binding_ipv4")
+        networks[item["Id"]] = {
+            "name": item.get("Name"),
+            "default_bridge": options.get("com.docker.network.bridge.default_bridge") == "true",
+            "host_binding_ipv4": binding if isinstance(binding, str) and binding else None,
+        }
+    return networks
+
+
+def annotate_networks(containers, networks):
+    """Copy each network's default_bridge and host_binding_ipv4 into the containers (in place)."""
+    for container in containers:
+        for network in container.get("networks") or []:
+            known = networks.get(network.get("id"))
+            if known:
+                network["default_bridge"] = known["default_bridge"]
+                network["host_binding_ipv4"] = known["host_binding_ipv4"]
+    return containers
 
 
 def parse_container_inspect(data):
@@ -156,11 +194,21 @@ def list_containers(socket_paths, timeout=1.0, warnings=None):
             if warnings is not None:
                 warnings.append("container API unavailable: %s" % exc)
             continue
+        found = []
         for item in items if isinstance(items, list) else []:
             container = parse_container_summary(item, engine)
             container["socket"] = path
-            if container["id"]:
-                containers.setdefault(container["id"], container)
+            if container["id"] and container["id"] not in containers:
+                containers[container["id"]] = container
+                found.append(container)
+        # One more call per socket, only when a container publishes a port: the networks' options
+        # say where a port published without an address binds (see parse_networks).
+        if any(container["published"] and container["networks"] for container in found):
+            try:
+                annotate_networks(found, parse_networks(api_get(path, "/networks", timeout)))
+            except ContainerApiError as exc:
+                if warnings is not None:
+                    warnings.append("could not read the container networks: %s" % exc)
     return containers
 
 

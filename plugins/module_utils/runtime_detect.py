@@ -1197,9 +1197,11 @@ def _finish_instance(key, instance, entry, view, collect_versions, warnings):
                    "masked": u.get("masked", False)}
                   for u in units],
         "containers": ([{"id": container.get("id"), "name": container.get("name"), "image": container.get("image"),
-                         "engine": container.get("engine"), "published": list(published)}]
+                         "engine": container.get("engine"), "published": list(published),
+                         "networks": [dict(network) for network in container.get("networks") or []]}]
                        if container is not None else
-                       ([{"id": key[2], "name": None, "image": None, "engine": None, "published": []}]
+                       ([{"id": key[2], "name": None, "image": None, "engine": None, "published": [],
+                          "networks": []}]
                         if key[1] == "container" else [])),
         "version": version,
         "version_source": version_source,

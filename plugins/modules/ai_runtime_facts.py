@@ -307,10 +307,17 @@ ansible_facts:
                   container, a port goes to the one listening on its container port inside the
                   container, and a port whose listener cannot be seen goes to every runtime of the
                   container (or to the only one whose default ports include it).
+                - C(networks) lists the container's networks with C(name), C(id), C(default_bridge) (true
+                  for Docker's own C(bridge) network, where daemon.json's C("ip") is the default address
+                  of ports published without one) and C(host_binding_ipv4) (the network's
+                  C(com.docker.network.bridge.host_binding_ipv4) option, that default on a user-defined
+                  or Compose network). Both are null when the network was not read (no published port,
+                  or the API did not answer).
               type: list
               elements: dict
               sample: [{"id": "4f1c...", "name": "ollama", "image": "ollama/ollama", "engine": "docker",
-                        "published": [{"host_ip": "0.0.0.0", "host_port": 11434, "container_port": 11434, "protocol": "tcp"}]}]
+                        "published": [{"host_ip": "0.0.0.0", "host_port": 11434, "container_port": 11434, "protocol": "tcp"}],
+                        "networks": [{"name": "ai_default", "id": "c9ee...", "default_bridge": false, "host_binding_ipv4": null}]}]
             version:
               description: Version read locally, or null.
               type: str

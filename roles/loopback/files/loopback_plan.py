@@ -423,6 +423,41 @@ def service_units(runtime):
     return units, unmanaged
 
 
+def shown(value):
+    """A host-supplied name (container, image, network) for a message: printable ASCII, quoted."""
+    text = "".join(char if " " <= char <= "~" else "?" for char in str(value if value is not None else "?"))[:120]
+    return json.dumps(text)
+
+
+def plain(value, pattern=re.compile(r"^[0-9A-Za-z.:]{1,45}$")):
+    """A port, protocol or address from the API as it is when it looks like one, else shown()."""
+    text = str(value)
+    return text if pattern.match(text) else shown(value)
+
+
+def container_fix(container, item):
+    """How to bind one published port of CONTAINER to loopback, by the kind of its network.
+
+    Docker's default bridge takes daemon.json's "ip" as the address of ports published without one,
+    when the container starts. A user-defined network (what Compose creates) ignores daemon.json's
+    "ip": its own com.docker.network.bridge.host_binding_ipv4 option is that address.
+    """
+    mapping = "127.0.0.1:%s:%s" % (plain(item.get("host_port")), plain(item.get("container_port")))
+    networks = container.get("networks") or []
+    user = [network for network in networks if network.get("default_bridge") is False]
+    if user:
+        names = ", ".join(shown(network.get("name")) for network in user)
+        return ("it is on user-defined network %s, where daemon.json's \"ip\" does not apply: publish it with "
+                "-p %s (Compose: ports: [\"%s\"]), or give the network the option "
+                "com.docker.network.bridge.host_binding_ipv4=127.0.0.1 (Compose: driver_opts: "
+                "com.docker.network.bridge.host_binding_ipv4: \"127.0.0.1\"; a network's options are set "
+                "when it is created) and recreate the container" % (names, mapping, mapping))
+    if any(network.get("default_bridge") for network in networks):
+        return ("it is on Docker's default bridge, where daemon.json's \"ip\" only applies to a port "
+                "published without an address, when the container starts: recreate it with -p %s" % mapping)
+    return "recreate it with -p %s" % mapping
+
+
 def container_findings(runtime):
     findings = []
     for container in runtime.get("containers") or []:
@@ -433,12 +468,10 @@ def container_findings(runtime):
             findings.append({
                 "runtime": runtime.get("name"),
                 "kind": "container_published",
-                "message": "container %s (%s) publishes %s:%s -> %s/%s on every interface; the Docker "
-                           "default bind only applies to new containers: recreate it with "
-                           "-p 127.0.0.1:%s:%s" % (
-                               container.get("name"), container.get("image"), host_ip or "0.0.0.0",
-                               item.get("host_port"), item.get("container_port"), item.get("protocol", "tcp"),
-                               item.get("host_port"), item.get("container_port")),
+                "message": "container %s (%s) publishes %s:%s -> %s/%s on every interface; %s" % (
+                    shown(container.get("name")), shown(container.get("image")), plain(host_ip or "0.0.0.0"),
+                    plain(item.get("host_port")), plain(item.get("container_port")), plain(item.get("protocol", "tcp")),
+                    container_fix(container, item)),
             })
     return findings
 
