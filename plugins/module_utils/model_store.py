@@ -169,8 +169,10 @@ class _Buffers(threading.local):
 _BUFFERS = _Buffers()
 
 
-def hash_fd(fd, read_size=DEFAULT_READ_SIZE):
-    """SHA-256 of an open file descriptor from offset 0; returns (hexdigest, bytes read)."""
+def hash_fd(fd, read_size=DEFAULT_READ_SIZE, on_read=None):
+    """SHA-256 of an open file descriptor from offset 0; returns (hexdigest, bytes read).
+
+    ``on_read(n)`` is called after each chunk, so progress can be reported inside a big file."""
     digest = hashlib.sha256()
     buf = _BUFFERS.get(read_size)
     view = memoryview(buf)
@@ -183,10 +185,12 @@ def hash_fd(fd, read_size=DEFAULT_READ_SIZE):
             break
         digest.update(view[:n])
         total += n
+        if on_read is not None:
+            on_read(n)
     return digest.hexdigest(), total
 
 
-def process_file(entry, inspect_options=None, read_size=DEFAULT_READ_SIZE, follow_symlinks=False):
+def process_file(entry, inspect_options=None, read_size=DEFAULT_READ_SIZE, follow_symlinks=False, on_read=None):
     """Inspect and hash one file. Returns (record, problem); exactly one of them is None."""
     rel = entry["path"]
     flags = os.O_RDONLY | _O_NONBLOCK | _O_CLOEXEC | (0 if follow_symlinks else _O_NOFOLLOW)
@@ -200,7 +204,7 @@ def process_file(entry, inspect_options=None, read_size=DEFAULT_READ_SIZE, follo
             return None, {"path": rel, "reason": "special_file", "detail": "not a regular file, skipped"}
         with io.open(fd, "rb", buffering=1 << 16, closefd=False) as handle:
             inspection = inspect_stream(handle, before.st_size, inspect_options)
-        sha256, total = hash_fd(fd, read_size)
+        sha256, total = hash_fd(fd, read_size, on_read)
         after = os.fstat(fd)
     except OSError as exc:
         return None, {"path": rel, "reason": _reason(exc), "detail": str(exc)}
@@ -360,7 +364,7 @@ def scan_store(store, previous=None, exclude=(), follow_symlinks=False, rehash=F
 
     Returns a dict: records (sorted), links, problems, stats. Never raises on bad files.
     """
-    from concurrent.futures import ThreadPoolExecutor, as_completed
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
     started = time.monotonic()
     files, links, problems = walk_store(store, follow_symlinks=follow_symlinks, exclude=exclude)
     old_by_path = {}
@@ -372,28 +376,37 @@ def scan_store(store, previous=None, exclude=(), follow_symlinks=False, rehash=F
         for record in resume.get("files", []):
             if isinstance(record, dict) and record.get("path") not in old_by_path:
                 old_by_path[record.get("path")] = (record, resume.get("scanner_version"), "checkpoint")
-    records, todo, fresh = [], [], []
+    records, todo, fresh, carried = [], [], [], []
     resumed = 0
     for entry in files:
         old, old_version, source = old_by_path.get(entry["path"], (None, None, None))
         if not rehash and _reusable(entry, old, old_version):
             records.append(old)
-            resumed += source == "checkpoint"
+            if source == "checkpoint":
+                resumed += 1
+                carried.append(old)
         else:
             todo.append(entry)
     total_bytes = sum(e["size"] for e in files)
     todo_bytes = sum(e["size"] for e in todo)
     done = {"files": 0, "bytes": 0}
     last_report = [started]
+    lock = threading.Lock()
 
-    def report(current, force=False, status="running"):
+    def on_read(count):  # worker threads: bytes hashed so far, inside files too
+        with lock:
+            done["bytes"] += count
+
+    def report(current, force=False, status="running", save=True):
         now = time.monotonic()
         if (progress is None and checkpoint is None) or (not force and now - last_report[0] < progress_interval):
             return
         last_report[0] = now
         elapsed = now - started
-        if checkpoint is not None:
-            checkpoint({"scanner_version": SCANNER_VERSION, "store": store, "files": list(fresh)})
+        if checkpoint is not None and save:
+            # What this run read, plus what it took over from an earlier checkpoint: a second
+            # interruption keeps both.
+            checkpoint({"scanner_version": SCANNER_VERSION, "store": store, "files": carried + list(fresh)})
         if progress is not None:
             progress({"store": store, "status": status, "files_total": len(files), "files_to_read": len(todo),
                       "files_reused": len(files) - len(todo), "files_resumed": resumed,
@@ -408,29 +421,44 @@ def scan_store(store, previous=None, exclude=(), follow_symlinks=False, rehash=F
         workers = max(1, min(4, (os.cpu_count() or 1) // 2))
     # Big files first: the pool stays busy on them while small ones fill the gaps.
     todo.sort(key=lambda e: -e["size"])
+    if progress is not None:
+        report(None, force=True, save=False)  # replaces a previous run's last state before anyone reads it
     pool = ThreadPoolExecutor(max_workers=workers)
     futures = {}
     try:
-        futures = dict((pool.submit(process_file, entry, inspect_options, read_size, follow_symlinks), entry)
+        futures = dict((pool.submit(process_file, entry, inspect_options, read_size, follow_symlinks, on_read), entry)
                        for entry in todo)
-        for future in as_completed(futures):
-            entry = futures[future]
-            try:
-                record, problem = future.result()
-            except Exception as exc:  # noqa: BLE001 - one bad file never stops the store
-                record, problem = None, {"path": entry["path"], "reason": "error", "detail": repr(exc)}
-            if record is not None:
-                records.append(record)
-                fresh.append(record)
-            else:
-                problems.append(problem)
-                old = old_by_path.get(entry["path"], (None,))[0]
-                if old is not None and problem["reason"] == "changed_during_scan":
-                    problem["kept_previous"] = True
-                    records.append(old)
-            done["files"] += 1
-            done["bytes"] += entry["size"]
-            report(entry["path"])
+        order = dict((future, index) for index, future in enumerate(futures))
+        pending = set(futures)
+        while pending:
+            # Wake up at least every progress_interval, so a single huge file still reports its bytes.
+            finished, pending = wait(pending, timeout=progress_interval if progress is not None else None,
+                                     return_when=FIRST_COMPLETED)
+            if not finished:
+                report(None)
+            stop = None
+            for future in sorted(finished, key=order.get):
+                entry = futures[future]
+                try:
+                    record, problem = future.result()
+                except Exception as exc:  # noqa: BLE001 - one bad file never stops the store
+                    record, problem = None, {"path": entry["path"], "reason": "error", "detail": repr(exc)}
+                except (KeyboardInterrupt, SystemExit) as exc:
+                    stop = exc  # after the files that did finish are recorded
+                    continue
+                if record is not None:
+                    records.append(record)
+                    fresh.append(record)
+                else:
+                    problems.append(problem)
+                    old = old_by_path.get(entry["path"], (None,))[0]
+                    if old is not None and problem["reason"] == "changed_during_scan":
+                        problem["kept_previous"] = True
+                        records.append(old)
+                done["files"] += 1
+                report(entry["path"])
+            if stop is not None:
+                raise stop
     except (KeyboardInterrupt, SystemExit):
         # Say how far it got, keep what is finished, and stop without hashing the rest.
         for future in futures:

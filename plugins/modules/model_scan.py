@@ -133,6 +133,13 @@ options:
       - Seconds between progress reports.
     type: float
     default: 10
+  progress_display:
+    description:
+      - With C(async) and C(poll=0) on the task and O(progress_file) set, wait for the scan anyway and print
+        one line every O(progress_interval) seconds with the files and bytes read so far (done by the
+        module's action plugin on the controller). Without it, C(poll=0) is fire-and-forget as usual.
+    type: bool
+    default: false
   resume_file:
     description:
       - Checkpoint of the files read so far (their records), rewritten with each progress report. A run
@@ -150,7 +157,15 @@ options:
     default: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
+  action:
+    support: full
+    details: The action plugin only adds the progress lines of O(progress_display); the module does the work.
+  async:
+    support: full
+  bypass_host_loop:
+    support: none
   check_mode:
     support: full
     details: Everything is read and compared; the manifest, its signature and the progress file are not written.
@@ -421,6 +436,7 @@ def main():
             max_decompressed_mb=dict(type="int", default=4096),
             progress_file=dict(type="path"),
             progress_interval=dict(type="float", default=10.0),
+            progress_display=dict(type="bool", default=False),
             resume_file=dict(type="path"),
             return_files=dict(type="bool", default=False),
         ),

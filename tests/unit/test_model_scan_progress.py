@@ -2,6 +2,7 @@
 interrupted, the files and bytes read) and leaves a checkpoint; the next run reuses the checkpoint's
 records of unchanged files instead of reading them again, and removes it when it completes."""
 import json
+import time
 import os
 
 import pytest
@@ -110,3 +111,36 @@ def test_check_mode_writes_no_checkpoint(store, tmp_path, capsys, interrupt_afte
     run_module(capsys, {"path": str(store), "workers": 1, "resume_file": str(resume), "progress_interval": 0,
                         "_ansible_check_mode": True})
     assert not resume.exists()
+
+
+def test_progress_is_reported_inside_one_big_file(tmp_path, monkeypatch):
+    # One huge file used to report nothing until it was hashed whole.
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store" / "huge.bin").write_bytes(b"\0" * 4096)
+    real = model_store.hash_fd
+
+    def slow_hash(fd, read_size=model_store.DEFAULT_READ_SIZE, on_read=None):
+        for _chunk in range(5):
+            time.sleep(0.05)
+            on_read(512)
+        return real(fd, read_size)
+    monkeypatch.setattr(model_store, "hash_fd", slow_hash)
+    states = []
+    model_store.scan_store(str(tmp_path / "store"), workers=1, progress=states.append, progress_interval=0.02)
+    inside = [s for s in states if s["status"] == "running" and s["files_read"] == 0]
+    assert inside and 0 < inside[-1]["bytes_read"] < 4096
+    assert states[-1]["status"] == "done" and states[-1]["files_read"] == 1
+
+
+def test_a_second_interruption_keeps_what_the_first_run_read(store, interrupt_after):
+    checkpoints = []
+    interrupt_after(2)
+    with pytest.raises(KeyboardInterrupt):
+        model_store.scan_store(str(store), workers=1, progress_interval=3600, checkpoint=checkpoints.append)
+    first = checkpoints[-1]
+    assert len(first["files"]) == 2
+    interrupt_after(1)
+    with pytest.raises(KeyboardInterrupt):
+        model_store.scan_store(str(store), workers=1, progress_interval=3600, checkpoint=checkpoints.append,
+                               resume=json.loads(json.dumps(first)))
+    assert len(checkpoints[-1]["files"]) == 3

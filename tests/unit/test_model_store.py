@@ -79,8 +79,8 @@ def test_unreadable_files_are_reported_and_skipped(store, monkeypatch):
 def test_file_changing_during_the_scan_is_skipped(store, monkeypatch):
     real_hash = model_store.hash_fd
 
-    def hash_and_grow(fd, read_size=model_store.DEFAULT_READ_SIZE):
-        digest = real_hash(fd, read_size)
+    def hash_and_grow(fd, read_size=model_store.DEFAULT_READ_SIZE, on_read=None):
+        digest = real_hash(fd, read_size, on_read)
         if os.fstat(fd).st_size == 3 << 20:  # big.bin: a download still being written
             with open(str(store / "big.bin"), "ab") as handle:
                 handle.write(b"more")
