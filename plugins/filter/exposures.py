@@ -175,6 +175,64 @@ def normalize_exposures(entries, default_sources=None):
     return result
 
 
+FROM_CONTAINER_KEYS = ("port", "proto", "interfaces", "reason")
+_INTERFACE_PATTERN = re.compile(r"^[A-Za-z0-9_.:@-]{1,15}[*]?$")
+
+
+def from_container_errors(entries, var_name="from_containers"):
+    """Validate a list of container/guest-to-host entries: {port, proto, interfaces, reason}.
+
+    Returns one error string per problem, naming VAR_NAME, the entry index and the bad value."""
+    if entries is None:
+        return []
+    if _is_text(entries) or not isinstance(entries, (list, tuple)):
+        return ["%s: must be a list of entries, got %r" % (var_name, entries)]
+    errors = []
+    for index, entry in enumerate(entries):
+        where = "%s[%d]" % (var_name, index)
+        if not isinstance(entry, dict):
+            errors.append("%s: must be a mapping with at least port and reason, got %r" % (where, entry))
+            continue
+        unknown = sorted(to_text(key) for key in entry if key not in FROM_CONTAINER_KEYS)
+        if unknown:
+            errors.append("%s: unknown key(s) %s (allowed: %s)" % (where, ", ".join(unknown), ", ".join(FROM_CONTAINER_KEYS)))
+        if "port" not in entry:
+            errors.append("%s.port: is required" % where)
+        elif _port_value(entry["port"]) is None:
+            errors.append("%s.port: %r is not a port number (1-65535)" % (where, entry["port"]))
+        proto = _or_default(entry, "proto", DEFAULT_PROTO)
+        if not _is_text(proto) or proto.lower() not in PROTOCOLS:
+            errors.append("%s.proto: %r is not a known protocol (one of: %s)" % (where, proto, ", ".join(PROTOCOLS)))
+        interfaces = entry.get("interfaces")
+        if interfaces is not None:
+            if _is_text(interfaces) or not isinstance(interfaces, (list, tuple)) or not interfaces:
+                errors.append("%s.interfaces: must be a non-empty list of interface names, got %r" % (where, interfaces))
+            else:
+                for position, name in enumerate(interfaces):
+                    if not _is_text(name) or not _INTERFACE_PATTERN.match(name):
+                        errors.append("%s.interfaces[%d]: %r is not an interface name or name prefix followed by *"
+                                      % (where, position, name))
+        reason = entry.get("reason")
+        if not _is_text(reason) or not reason.strip():
+            errors.append("%s.reason: is required: write one sentence saying why containers or guests may reach "
+                          "this port" % where)
+    return errors
+
+
+def normalize_from_containers(entries, default_interfaces=None):
+    """ENTRIES with defaults applied: ``port`` an int, ``proto`` lower case, ``interfaces`` the
+    entry's or DEFAULT_INTERFACES, ``reason`` stripped. Invalid input raises an error."""
+    errors = from_container_errors(entries, "entries")
+    if errors:
+        raise AnsibleFilterError("normalize_from_containers: invalid input: %s" % "; ".join(errors))
+    return [{
+        "port": _port_value(entry["port"]),
+        "proto": _or_default(entry, "proto", DEFAULT_PROTO).lower(),
+        "interfaces": list(entry.get("interfaces") or default_interfaces or []),
+        "reason": entry["reason"].strip(),
+    } for entry in entries or []]
+
+
 def _address(value):
     """Parse an address as found in SSH_CONNECTION: strips an IPv6 zone, unmaps ::ffff:a.b.c.d."""
     text = to_text(value).strip()
@@ -370,6 +428,8 @@ class FilterModule(object):
     def filters(self):
         return {
             "exposure_errors": exposure_errors,
+            "from_container_errors": from_container_errors,
+            "normalize_from_containers": normalize_from_containers,
             "normalize_exposures": normalize_exposures,
             "network_errors": network_errors,
             "in_networks": in_networks,

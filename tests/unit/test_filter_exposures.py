@@ -209,7 +209,8 @@ def test_nft_comment_is_cut_to_nftables_limit_on_a_character_boundary():
 def test_filter_module_exports_the_documented_names():
     names = set(exposures.FilterModule().filters())
     assert names == {"exposure_errors", "normalize_exposures", "network_errors", "in_networks",
-                     "networks_by_family", "world_exposures", "nft_comment", "ai_ports", "ai_runtime_names"}
+                     "networks_by_family", "world_exposures", "nft_comment", "ai_ports", "ai_runtime_names",
+                     "from_container_errors", "normalize_from_containers"}
 
 
 # --- AI ports and runtime names (from the catalog and the ai_runtime_facts facts) --------------------
@@ -312,3 +313,40 @@ def test_world_exposures_of_the_firewall_entries_include_the_admin_networks():
     # And an entry returned by world_exposures can be fed back (the extra key is ignored).
     again = exposures.world_exposures(exposures.world_exposures(entries))
     assert again[0]["world_families"] == ["ipv4"]
+
+
+# --- from_container_errors / normalize_from_containers ---------------------------------------------
+FROM = "aihost_firewall_from_containers"
+
+
+def test_from_containers_valid_entries_normalise_with_the_default_interfaces():
+    entries = [{"port": "11434", "reason": " Open WebUI calls the host's Ollama. "},
+               {"port": 67, "proto": "UDP", "interfaces": ["virbr0"], "reason": "DHCP for libvirt guests."}]
+    assert exposures.from_container_errors(entries, FROM) == []
+    assert exposures.normalize_from_containers(entries, ["docker0", "br-*"]) == [
+        {"port": 11434, "proto": "tcp", "interfaces": ["docker0", "br-*"], "reason": "Open WebUI calls the host's Ollama."},
+        {"port": 67, "proto": "udp", "interfaces": ["virbr0"], "reason": "DHCP for libvirt guests."}]
+    assert exposures.from_container_errors(None, FROM) == []
+
+
+@pytest.mark.parametrize("entry, expected", [
+    ({"port": 11434}, FROM + "[0].reason: is required"),
+    ({"port": 11434, "reason": "  "}, FROM + "[0].reason: is required"),
+    ({"port": 0, "reason": "r"}, FROM + "[0].port: 0 is not a port number (1-65535)"),
+    ({"reason": "r"}, FROM + "[0].port: is required"),
+    ({"port": 53, "proto": "icmp", "reason": "r"}, FROM + "[0].proto: 'icmp' is not a known protocol"),
+    ({"port": 53, "interfaces": ["bad name!"], "reason": "r"},
+     FROM + "[0].interfaces[0]: 'bad name!' is not an interface name or name prefix followed by *"),
+    ({"port": 53, "interfaces": "docker0", "reason": "r"}, FROM + "[0].interfaces: must be a non-empty list"),
+    ({"port": 53, "interfaces": [], "reason": "r"}, FROM + "[0].interfaces: must be a non-empty list"),
+    ({"port": 53, "sources": ["10.0.0.0/8"], "reason": "r"}, FROM + "[0]: unknown key(s) sources"),
+])
+def test_from_containers_each_bad_value_is_named(entry, expected):
+    errors = exposures.from_container_errors([entry], FROM)
+    assert any(error.startswith(expected) for error in errors), errors
+    with pytest.raises(AnsibleFilterError):
+        exposures.normalize_from_containers([entry])
+
+
+def test_from_containers_not_a_list():
+    assert exposures.from_container_errors("11434", FROM) == [FROM + ": must be a list of entries, got '11434'"]
