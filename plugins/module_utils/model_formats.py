@@ -91,6 +91,7 @@ ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 # Jinja: the code inside {{ }} and {% %} (what a template engine evaluates), its string literals,
 # and names. Text outside the blocks is printed, never evaluated.
 _JINJA_CODE = re.compile(r"\{\{-?(.*?)-?\}\}|\{%-?(.*?)-?%\}", re.S)
+_JINJA_COMMENT = re.compile(r"\{#.*?#\}", re.S)
 _JINJA_STRING = re.compile(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"", re.S)
 _JINJA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # TensorFlow ops that read/write files or call back into Python (modelscan's list + PyFunc).
@@ -156,9 +157,11 @@ class LimitedStream(object):
 class ZlibStream(io.RawIOBase):
     """A zlib stream (joblib's 'zlib' compressor) as a readable file object."""
 
-    def __init__(self, raw, wbits=zlib.MAX_WBITS):
+    def __init__(self, raw, wbits=zlib.MAX_WBITS, members=False):
         super(ZlibStream, self).__init__()
         self._raw = raw
+        self._wbits = wbits
+        self._members = members  # gzip: another member may follow the first (gzip -c a b > ab.gz)
         self._z = zlib.decompressobj(wbits)
         self._buf = b""
         self._eof = False
@@ -177,7 +180,12 @@ class ZlibStream(io.RawIOBase):
                     break
             self._buf = self._z.decompress(data, 1 << 20)
             if self._z.eof and not self._z.unconsumed_tail:
-                self._eof = True
+                rest = self._z.unused_data + self._raw.read(2) if self._members else b""
+                if rest[:2] == b"\x1f\x8b":
+                    self._z = zlib.decompressobj(self._wbits)
+                    self._buf += self._z.decompress(rest, 1 << 20)
+                else:
+                    self._eof = True
         n = min(len(buffer), len(self._buf))
         buffer[:n] = self._buf[:n]
         self._buf = self._buf[n:]
@@ -320,8 +328,9 @@ class _Prepend(object):
 
 def _decompressor(kind, fileobj):
     if kind == "gzip":
-        import gzip
-        return gzip.GzipFile(fileobj=fileobj, mode="rb")
+        # zlib's own gzip reader, not GzipFile: a stream cut before its trailer still yields what it
+        # holds (GzipFile raises and drops the last block), as a streaming loader would read it.
+        return io.BufferedReader(ZlibStream(fileobj, 16 + zlib.MAX_WBITS, members=True), 1 << 16)
     if kind == "bz2":
         return bz2.BZ2File(fileobj, mode="rb")
     if kind in ("xz", "lzma") and lzma is not None:
@@ -477,6 +486,7 @@ class _GGUFReader(object):
     def __init__(self, f, size):
         self.f = f
         self.size = size
+        self.problems = []
 
     def read(self, n):
         data = self.f.read(n)
@@ -492,7 +502,12 @@ class _GGUFReader(object):
         if length > cap or self.f.tell() + length > self.size:
             raise ValueError("GGUF string of %d bytes" % length)
         if keep:
-            return self.read(length).decode("utf-8", "replace")
+            raw = self.read(length)
+            try:
+                return raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                self.problems.append("a string that is not UTF-8 (%s)" % exc.reason)
+                return raw.decode("utf-8", "replace")
         self.f.seek(length, 1)
         return None
 
@@ -565,6 +580,8 @@ def _check_gguf(f, size):
     except (ValueError, struct.error, OverflowError, MemoryError) as exc:
         findings.append(_finding("high", "malformed", "malformed GGUF header: %s (GGUF parsers have had "
                                  "memory-safety bugs on such input)" % exc))
+    for problem in sorted(set(r.problems)):
+        findings.append(_finding("medium", "malformed", "GGUF metadata holds %s" % problem))
     return details, findings
 
 
@@ -586,7 +603,8 @@ def template_findings(template, key="chat template"):
     ``{{ }}``/``{% %}`` is evaluated, so only it is read; escapes in string literals are resolved
     and the literals of one block are joined, so a dunder split or encoded across them shows."""
     reasons = []
-    for match in _JINJA_CODE.finditer(template[:1 << 22]):
+    template = _JINJA_COMMENT.sub(" ", template[:1 << 22])  # {# comments #} are never evaluated
+    for match in _JINJA_CODE.finditer(template):
         code = match.group(1) if match.group(1) is not None else match.group(2)
         literals = [_unescape(m.group(1) if m.group(1) is not None else m.group(2))
                     for m in _JINJA_STRING.finditer(code)]
@@ -939,7 +957,8 @@ def _inspect_zip_member(archive, f, info, fmt, opts, findings):
         return "npy"
     if fmt == "keras_v3" and name == "config.json":
         try:
-            _walk_keras_config(json.loads((head + stream.read()).decode("utf-8")), findings)
+            # bytes, as Keras passes them: json.loads detects UTF-16 and UTF-32 from the BOM.
+            _walk_keras_config(json.loads(head + stream.read()), findings)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             findings.append(_finding("medium", "malformed", "%snot JSON: %s" % (where, str(exc)[:200])))
         return "config"
@@ -995,14 +1014,27 @@ def _inspect_compressed(f, size, opts):
         return "compressed", details, findings
     findings = []
     fmt = "compressed"
+    head, error = _read_tolerant(LimitedStream(stream, opts["max_decompressed_bytes"]), 65536)
+    if error is not None:
+        # The stream broke early (a missing gzip trailer, a corrupt xz tail): what did decompress is
+        # what a streaming loader gets before it fails, so it is scanned.
+        findings.append(_finding("medium", "malformed", "cannot decompress past byte %d: %s" % (len(head), error)))
+        rest = io.BytesIO(head)
+    else:
+        rest = _Prepend(head, stream)
     try:
-        limited = LimitedStream(stream, opts["max_decompressed_bytes"])
-        head = limited.read(65536)
+        if len(head) >= 262 and head[257:262] == b"ustar":
+            # pandas.read_pickle('model.pkl.tar.gz') decompresses, then opens the tar.
+            fmt, details["archive"], inner = _inspect_tar_stream(rest, opts)
+            return fmt, details, findings + inner
+        if compression_of(head) or head[:4] in ZIP_MAGICS:
+            return "compressed", details, findings + [_finding(
+                "medium", "nested_compression", "compressed data inside compressed data: not followed further")]
         if not looks_like_pickle(head) and not opcode_start(head):
-            return "compressed", details, []
-        limited = LimitedStream(_Prepend(head, stream), opts["max_decompressed_bytes"])
+            return "compressed", details, findings
+        limited = LimitedStream(rest, opts["max_decompressed_bytes"])
         result = scan_pickles(limited, allow=opts["allow_globals"], max_ops=opts["max_pickle_ops"], max_pickles=1)
-        findings = result["findings"]
+        findings.extend(result["findings"])
         fmt = "joblib" if any(r["module"].startswith("joblib") for p in result["pickles"] for r in p["imports"]) \
             else "compressed_pickle"
     except PickleLimit as exc:
@@ -1011,6 +1043,51 @@ def _inspect_compressed(f, size, opts):
         return fmt, details, findings + [_finding("medium", "malformed", "cannot decompress: %s"
                                                   % (str(exc)[:200] or exc.__class__.__name__))]
     return fmt, details, findings
+
+
+def _read_tolerant(stream, size):
+    """Up to ``size`` bytes, and the error that stopped the read early (or None)."""
+    chunks = []
+    got = 0
+    while got < size:
+        try:
+            chunk = stream.read(min(8192, size - got))
+        except PickleLimit:
+            raise
+        except Exception as exc:  # pylint: disable=broad-except
+            return b"".join(chunks), "%s: %s" % (exc.__class__.__name__, str(exc)[:200])
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks), None
+
+
+def _inspect_tar_stream(stream, opts):
+    """A tar read front to back from a decompressed stream: every member that holds a pickle is scanned."""
+    findings = []
+    archive = tarfile.open(fileobj=stream, mode="r|")
+    count = 0
+    for member in archive:
+        count += 1
+        if count > opts["max_members"]:
+            findings.append(_finding("medium", "limit", "more than %d members: the rest not inspected" % opts["max_members"]))
+            break
+        if not member.isfile() or member.size == 0:
+            continue
+        where = "%s: " % member.name
+        if member.size > opts["max_member_bytes"]:
+            findings.append(_finding("medium", "limit", "%smember of %d bytes not inspected" % (where, member.size)))
+            continue
+        handle = archive.extractfile(member)
+        data = handle.read(min(member.size, 65536))
+        if not (looks_like_pickle(data) or opcode_start(data)):
+            continue
+        result = scan_pickles(LimitedStream(_Prepend(data, handle), opts["max_member_bytes"]),
+                              allow=opts["allow_globals"], max_ops=opts["max_pickle_ops"], max_pickles=1,
+                              lenient=not looks_like_pickle(data))
+        findings.extend(_with_member(item, where) for item in result["findings"])
+    return "compressed_tar", {"members": count}, findings
 
 
 def _embedded_pickles(f, size, opts, limit=64 << 20, max_starts=256):

@@ -69,6 +69,11 @@ _TORCH_DTYPES = ("float32", "float", "float64", "double", "float16", "half", "bf
                  "sparse_csc", "sparse_bsr", "sparse_bsc", "_mkldnn", "contiguous_format",
                  "channels_last", "channels_last_3d", "preserve_format")
 
+_NUMPY_SCALARS = ("bool_", "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "intc", "uintc",
+                  "longlong", "ulonglong", "float16", "float32", "float64", "float128", "longdouble", "complex64",
+                  "complex128", "complex256", "clongdouble", "str_", "bytes_", "void", "datetime64", "timedelta64",
+                  "object_", "half", "single", "double", "byte", "ubyte", "short", "ushort", "intp", "uintp")
+
 SAFE_GLOBALS = frozenset(
     ["collections.OrderedDict", "collections.defaultdict", "collections.Counter", "collections.deque",
      "copyreg._reconstructor", "_codecs.encode",
@@ -94,7 +99,17 @@ SAFE_GLOBALS = frozenset(
      "joblib.numpy_pickle.NumpyArrayWrapper", "joblib.numpy_pickle.NDArrayWrapper"]
     + ["torch.%sStorage" % kind for kind in _TORCH_STORAGES]
     + ["torch.cuda.%sStorage" % kind for kind in _TORCH_STORAGES]
-    + ["torch.%s" % name for name in _TORCH_DTYPES])
+    + ["torch.%s" % name for name in _TORCH_DTYPES]
+    # numpy's scalar types, referenced as dtypes (TfidfVectorizer(dtype=numpy.float64)).
+    + ["numpy.%s" % name for name in _NUMPY_SCALARS]
+    # pandas' data containers; their reconstruction restores blocks and indexes.
+    + ["pandas.%s" % name for name in ("DataFrame", "Series", "Index", "RangeIndex", "MultiIndex", "CategoricalIndex",
+                                       "DatetimeIndex", "TimedeltaIndex", "PeriodIndex", "IntervalIndex", "Timestamp",
+                                       "Timedelta", "Period", "Interval", "Categorical", "CategoricalDtype",
+                                       "StringDtype", "DatetimeTZDtype", "PeriodDtype", "IntervalDtype",
+                                       "SparseDtype", "BooleanDtype", "Int8Dtype", "Int16Dtype", "Int32Dtype",
+                                       "Int64Dtype", "UInt8Dtype", "UInt16Dtype", "UInt32Dtype", "UInt64Dtype",
+                                       "Float32Dtype", "Float64Dtype", "ArrowDtype")])
 
 # Roots whose import alone means commands, code, files or network at load time.
 CRITICAL_MODULE_ROOTS = frozenset([
@@ -108,7 +123,10 @@ CRITICAL_MODULE_ROOTS = frozenset([
     "_thread", "thread", "threading", "pydoc", "platform", "tempfile", "shelve", "dbm", "sqlite3", "mmap",
     "fileinput", "glob", "pathlib", "zipfile", "tarfile", "gzip", "bz2", "lzma", "compileall", "py_compile",
     "fcntl", "_winapi", "winreg", "msvcrt", "atexit", "sched", "selectors", "select", "numexpr", "jinja2",
-    "_io", "_posixshmem", "resource", "builtins_", "pwd", "grp", "spwd", "crypt", "getpass",
+    "_posixshmem", "resource", "pwd", "grp", "spwd", "crypt", "getpass", "_osx_support", "_aix_support", "lib2to3",
+    "yaml", "_yaml", "ruamel", "mailcap", "cgi", "cgitb", "smtpd", "turtle", "tkinter", "_tkinter", "gettext",
+    "ptyprocess", "pexpect", "paramiko", "fabric", "invoke", "sh", "plumbum", "psutil", "docker", "boto3", "botocore",
+    "s3fs", "fsspec", "gcsfs",
 ])
 # Whole names that run code, touch files or the network although their module is otherwise harmless.
 CRITICAL_NAMES = frozenset([
@@ -121,12 +139,14 @@ CRITICAL_NAMES = frozenset([
     "pandas.read_pickle", "pandas.eval", "joblib.load", "joblib.dump", "joblib.numpy_pickle.load",
     "joblib.numpy_pickle.dump", "keras.models.load_model", "tensorflow.keras.models.load_model", "keras.saving.load_model",
     "keras.src.saving.saving_api.load_model", "keras.src.legacy.saving.legacy_h5_format.load_model_from_hdf5",
-    "io.open", "io.open_code", "io.FileIO", "codecs.open", "codecs.EncodedFile",
+    "io.open", "io.open_code", "io.FileIO", "_io.open", "_io.open_code", "_io.FileIO", "codecs.open", "codecs.EncodedFile",
     "copyreg.add_extension", "copyreg._reconstructor_ext", "scipy.io.FortranFile", "scipy.io._fortran.FortranFile",
     "scipy.io.savemat", "scipy.io.loadmat", "scipy.io.mmwrite", "scipy.io.mmread", "scipy.io.wavfile.write",
     "scipy.io.wavfile.read", "scipy.io.netcdf_file", "scipy.sparse.save_npz", "scipy.sparse.load_npz",
     "logging.FileHandler", "logging.basicConfig", "uuid._get_command_stdout", "uuid._popen",
-    "sympy.sympify", "sympy.parse_expr", "functools.reduce",
+    "sympy.sympify", "sympy.parse_expr", "xml.etree.ElementTree.parse", "xml.etree.ElementTree.iterparse",
+    "xml.etree.ElementTree.ElementTree", "xml.dom.minidom.parse", "xml.sax.parse", "xml.etree.ElementInclude.include",
+    "pkgutil.resolve_name", "operator.call", "_operator.call",
 ])
 CRITICAL_PREFIXES = ("torch.hub.", "torch.jit.", "torch.package.", "torch.utils.cpp_extension.", "torch.distributed.",
                      "torch.fx.", "torch.multiprocessing.", "torch._dynamo.", "torch._inductor.", "torch.ops.",
@@ -167,7 +187,7 @@ KNOWN_LIBRARY_ROOTS = frozenset([
 # through an attribute path.
 ESTIMATOR_CLASS_MODULES = ("sklearn.", "scipy.sparse.", "numpy.random.", "numpy.dtypes", "numpy.core.multiarray",
                            "numpy._core.multiarray", "numpy.ma.core", "numpy.core.records", "numpy._core.records",
-                           "pandas.core.", "pandas._libs.", "xgboost.core", "xgboost.sklearn", "lightgbm.basic",
+                           "pandas.core.", "pandas._libs.", "pandas.arrays", "xgboost.core", "xgboost.sklearn", "lightgbm.basic",
                            "lightgbm.sklearn")
 # Functions numpy uses to rebuild its own random generators and scalars.
 SAFE_FUNCTIONS = frozenset([
@@ -431,6 +451,8 @@ class PickleScanner(object):
 
     def _record_import(self, module, name, opname):
         if not isinstance(module, str) or not isinstance(name, str):
+            if self.lenient:  # the real unpickler refuses a STACK_GLOBAL of non-strings too
+                raise ValueError("an import whose name is not a constant string")
             self._finding("critical", "dynamic_import",
                           "%s with operands that are not constant strings (%s, %s): the name is computed at load time"
                           % (opname, summarize(module), summarize(name)))
@@ -507,14 +529,14 @@ class PickleScanner(object):
         if isinstance(dtype, Instance) and isinstance(dtype.args, tuple) and dtype.args:
             typestr = dtype.args[0]
             dtype_state = dtype.state if isinstance(dtype.state, tuple) else ()
-        if state.get("numpy_array_alignment_bytes") is not None:
-            padding = self._read_exact(1)[0]
-            self._skip(padding)
         flags = dtype_state[7] if len(dtype_state) >= 8 else None
         if (isinstance(typestr, str) and typestr.lstrip("<>|=")[:1] in ("O", "o")) \
                 or (isinstance(flags, int) and flags & 1):
-            self._joblib_object_array()
+            self._joblib_object_array()  # joblib writes no alignment padding before an object array's pickle
             return
+        if state.get("numpy_array_alignment_bytes") is not None:
+            padding = self._read_exact(1)[0]
+            self._skip(padding)
         match = _DTYPE_RE.match(typestr) if isinstance(typestr, str) else None
         if not isinstance(shape, tuple) or not all(isinstance(d, int) and d >= 0 for d in shape) or not match:
             raise PickleLimit("joblib array with a shape or dtype that cannot be followed (%s, %s)"

@@ -3,6 +3,7 @@
 Nothing here unpickles: every assertion is about what the scanner reads from the bytes.
 """
 import io
+import json
 import os
 import pickle
 import struct
@@ -328,3 +329,50 @@ def test_real_sklearn_and_joblib_dumps_import_only_allowed_names():
             with open(os.path.join(real, name), "rb") as handle:
                 result = inspect(handle.read())
             assert result["verdict"] == "clean", (name, result["findings"])
+
+
+EVIL_P2 = b"\x80\x02cposix\nsystem\nX\x02\x00\x00\x00id\x85R."
+
+
+def test_a_jinja_comment_is_never_evaluated():
+    assert model_formats.template_findings("{# {{ ''.__class__.__mro__ }} #}{{ bos_token }}") == []
+
+
+def test_a_gzip_stream_cut_before_its_trailer_still_yields_its_pickle():
+    import gzip
+    cut = gzip.compress(EVIL_P2)[:-8]  # no CRC/size trailer: GzipFile raises, a streaming reader gets the data
+    assert inspect(cut)["verdict"] == "malicious"
+
+
+def test_a_pickle_in_a_tar_in_gzip_is_scanned_like_pandas_reads_it():
+    import gzip
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as archive:
+        info = tarfile.TarInfo("model.pkl")
+        info.size = len(EVIL_P2)
+        archive.addfile(info, io.BytesIO(EVIL_P2))
+    assert inspect(gzip.compress(buf.getvalue()))["verdict"] == "malicious"
+
+
+def test_compression_inside_compression_is_not_clean():
+    import gzip
+    import lzma
+    assert inspect(gzip.compress(lzma.compress(EVIL_P2)))["verdict"] == "suspicious"
+
+
+def test_a_keras_config_in_utf16_is_read_like_json_loads_reads_bytes():
+    config = json.dumps({"class_name": "Functional", "config": {"layers": [
+        {"class_name": "Lambda", "config": {"function": ["4wEAAAAA", None, None]}}]}})
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr("config.json", config.encode("utf-16"))
+        archive.writestr("metadata.json", "{}")
+        archive.writestr("model.weights.h5", b"")
+    assert inspect(buf.getvalue())["verdict"] == "malicious"
+
+
+def test_a_gguf_template_that_is_not_utf8_is_suspicious():
+    data = gguf(chat_template="{{ bos_token }}")
+    data = data.replace(b"{{ bos_token }}", b"{{ bos_t\xffken }}")
+    assert inspect(data)["verdict"] == "suspicious"
