@@ -76,6 +76,9 @@ docs: venv
 	python scripts/role_docs.py
 
 unit: venv
+	@command -v zstd >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then apt-get install -y -qq zstd >/dev/null; \
+	  else echo "zstd is required by the updater's .tar.zst test: sudo apt-get install zstd"; exit 1; fi; }
 	pytest -q tests/unit roles/*/tests/unit
 
 # The HTML fleet report in headless Chromium: every host and finding, sorting, hostile names inert.

@@ -9,6 +9,8 @@ import io
 import json
 import os
 import pathlib
+import shutil
+import subprocess
 import tarfile
 import threading
 
@@ -605,3 +607,24 @@ def test_gate_refuses_a_bad_max_defer_days(tmp_path, capsys, value):
     assert gate.main(["--config", str(config)]) == 2
     assert "max_defer_days=%r is not a whole number of days >= 0" % (value,) in capsys.readouterr().out
     assert not (tmp_path / "s.json").exists()
+
+
+def test_binary_tar_zst_release_is_unpacked_with_the_hosts_zstd(tmp_path, release_server, prefix):
+    # Runtimes ship .tar.zst archives; the updater unpacks them with zstd (which the role installs).
+    zstd = shutil.which("zstd")
+    assert zstd, "the controller needs zstd for this test (Debian: apt-get install zstd)"
+    base, root = release_server
+    plain = tmp_path / "fakeai.tar"
+    with tarfile.open(fileobj=io.BytesIO(_fake_release("2.0.0")), mode="r:gz") as src, \
+            tarfile.open(str(plain), mode="w") as dst:
+        for member in src.getmembers():
+            dst.addfile(member, src.extractfile(member))
+    subprocess.run([zstd, "-q", "-f", str(plain), "-o", str(root / "v2.0.0" / "fakeai-linux.tar.zst")], check=True)
+    archive = (root / "v2.0.0" / "fakeai-linux.tar.zst").read_bytes()
+    (root / "v2.0.0" / "sha256sum.txt").write_text("%s  fakeai-linux.tar.zst\n" % hashlib.sha256(archive).hexdigest())
+    cfg, prefix = _binary_cfg(tmp_path, base, prefix, url=base + "/v{version}/fakeai-linux.tar.zst")
+    _install_v1(prefix)
+    code, status = updater.execute(cfg, "run")
+    assert code == 0, status
+    assert (status["result"], status["current"]) == ("updated", "2.0.0")
+    assert (prefix / "lib" / "fakeai" / "marker").read_text() == "2.0.0"
