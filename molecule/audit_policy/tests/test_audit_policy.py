@@ -148,3 +148,37 @@ def test_bad_policy_fails_before_anything_runs_naming_variable_and_values(tmp_pa
     assert "aihost_audit_advisories_file: /nonexistent/advisories.yml cannot be read" in out
     assert "Read runtimes, listeners" not in out, "nothing ran on the hosts"
     assert not (tmp_path / "fleet.json").exists()
+
+
+def sarif_fingerprints(directory, host):
+    with open(os.path.join(str(directory), host + ".sarif")) as handle:
+        sarif = json.load(handle)
+    return sorted(json.dumps(result["partialFingerprints"], sort_keys=True)
+                  for run in sarif["runs"] for result in run["results"])
+
+
+def test_fingerprints_survive_a_restart_of_a_runtime_without_a_unit(tmp_path):
+    """A runtime started by hand has no unit and gets a new PID when it restarts: its findings keep the
+    same SARIF fingerprints, so code scanning sees the same alerts, not new ones (#21)."""
+    exposed = testinfra.get_host("ansible://audit-policy-exposed?ansible_inventory=%s" % os.environ["MOLECULE_INVENTORY_FILE"])
+    start = ("OLLAMA_HOST=0.0.0.0:11500 HOME=/root setsid /usr/local/bin/ollama serve >/dev/null 2>&1 </dev/null & "
+             "echo $!; for i in $(seq 50); do python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", 11500), 1)' "
+             "2>/dev/null && break; sleep 0.2; done")
+    pids = []
+    try:
+        pids.append(exposed.check_output(start).split()[0])
+        assert run_audit(tmp_path / "first", "-e", "aihost_audit_fail_on=none")[0] == 0
+        exposed.run("kill %s", pids[-1])
+        pids.append(exposed.check_output(start).split()[0])
+        assert pids[0] != pids[1]
+        assert run_audit(tmp_path / "second", "-e", "aihost_audit_fail_on=none")[0] == 0
+    finally:
+        for pid in pids:
+            exposed.run("kill %s", pid)
+    first = sarif_fingerprints(tmp_path / "first", "audit-policy-exposed")
+    second = sarif_fingerprints(tmp_path / "second", "audit-policy-exposed")
+    assert first == second
+    assert len(set(first)) == len(first), "one fingerprint per real problem"
+    with open(str(tmp_path / "first" / "audit-policy-exposed.json")) as handle:
+        subjects = [finding["subject"] for finding in json.load(handle)["findings"]]
+    assert any("11500" in subject for subject in subjects), subjects
