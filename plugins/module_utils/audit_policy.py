@@ -16,6 +16,8 @@ import hashlib
 import re
 
 from ansible_collections.aihost.hardening.plugins.module_utils import host_config
+# One comparator for PEP 440, SemVer and Debian versions (issue #18): 0.8.5.post1 is above 0.8.5.
+from ansible_collections.aihost.hardening.plugins.module_utils.versions import compare as compare_versions
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 SEVERITY_RANK = dict((name, len(SEVERITIES) - index) for index, name in enumerate(SEVERITIES))
@@ -136,39 +138,6 @@ MODEL_VERDICT_SEVERITY = {"malicious": "critical", "suspicious": "medium"}
 
 # ---------------------------------------------------------------------------------------------
 # Versions
-
-def _version_key(text):
-    """Split a version into comparable parts without external libraries.
-
-    Digits compare as numbers, words as text; a pre-release tag (rc, a, b, dev, alpha, beta) sorts
-    before the release (0.5.0rc1 < 0.5.0). A leading ``v`` and a build suffix after ``+`` are dropped.
-    """
-    text = str(text).strip().lower()
-    if text.startswith("v"):
-        text = text[1:]
-    text = text.split("+", 1)[0]
-    parts = []
-    for token in re.findall(r"\d+|[a-z]+", text):
-        if token.isdigit():
-            parts.append((2, int(token), ""))
-        elif token in ("dev", "a", "alpha", "b", "beta", "rc", "pre", "preview"):
-            parts.append((0, 0, token))
-        else:
-            parts.append((1, 0, token))
-    # Pad with zeros so 1.2 == 1.2.0 (and 1.2 > 1.2rc1, a pre-release sorts below 0).
-    while len(parts) < 4:
-        parts.append((2, 0, ""))
-    return parts
-
-
-def compare_versions(left, right):
-    """Return -1, 0 or 1 like cmp(left, right)."""
-    a, b = _version_key(left), _version_key(right)
-    width = max(len(a), len(b))
-    a = a + [(2, 0, "")] * (width - len(a))
-    b = b + [(2, 0, "")] * (width - len(b))
-    return (a > b) - (a < b)
-
 
 def version_in_range(version, affected=None, fixed=None, introduced=None):
     """True when VERSION is affected.
