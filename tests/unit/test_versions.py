@@ -24,11 +24,10 @@ TABLE = [
 ]
 
 
-@pytest.mark.parametrize("left,right,expected", TABLE)
-def test_one_comparator_orders_pep440_semver_and_debian_versions(left, right, expected):
-    assert compare(left, right) == expected
-    swapped = (right, left)
-    assert compare(*swapped) == -expected  # antisymmetric
+@pytest.mark.parametrize("first,second,expected", TABLE)
+def test_one_comparator_orders_pep440_semver_and_debian_versions(first, second, expected):
+    assert compare(first, second) == expected
+    assert compare(second, first) == -expected  # antisymmetric
 
 
 def test_the_audit_uses_it():
