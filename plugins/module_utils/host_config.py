@@ -39,7 +39,7 @@ import socket
 import stat as stat_module
 import time
 
-SECTIONS = ("nft_ruleset", "firewalld", "ufw", "apt_periodic", "unattended_upgrades", "dnf_timers",
+SECTIONS = ("nft_ruleset", "nft_ruleset_json", "firewalld", "ufw", "apt_periodic", "unattended_upgrades", "dnf_timers",
             "data_paths", "packages")
 DNF_TIMERS = ("dnf-automatic.timer", "dnf-automatic-install.timer", "dnf5-automatic.timer")
 UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",
@@ -63,22 +63,63 @@ def split_sections(text):
     return sections
 
 
+# A rule that drops or rejects whatever reaches it: statements only, no match (counter, log, then the verdict).
+_CATCH_ALL_TEXT = re.compile(r'^(counter( packets \d+ bytes \d+)?\s+)?(log( prefix "[^"]*")?( level \w+)?( flags [\w,]+)?\s+)?'
+                             r'(drop|reject( with .+?)?)( comment ".*")?$')
+_CATCH_ALL_EXPR = frozenset(["counter", "log", "drop", "reject"])
+
+
 def nft_filters_input(ruleset):
-    """True when an nftables chain hooked on input drops by policy or has a drop/reject rule."""
+    """True when a base chain on the input hook denies by default: ``policy drop``, or a last rule
+    that drops or rejects everything. A chain that only drops some packets (a fail2ban ban set, a
+    lone ``ct state invalid drop``) is not a firewall. ``nft list ruleset`` text; the JSON form
+    (``nft_json_filters_input``) is read first where the host's nft has it."""
     chain = None
     for raw in (ruleset or "").splitlines():
         line = raw.strip()
         if line.startswith("chain "):
-            chain = {"input": False}
+            chain = {"input": False, "last": None}
         elif chain is not None:
             if re.search(r"\bhook input\b", line):
                 chain["input"] = True
                 if re.search(r"\bpolicy drop\b", line):
                     return True
-            elif chain["input"] and re.search(r"\b(drop|reject)\b", line):
-                return True
             elif line == "}":
+                if chain["input"] and chain["last"] is not None and _CATCH_ALL_TEXT.match(chain["last"]):
+                    return True
                 chain = None
+            elif line:
+                chain["last"] = line
+    return False
+
+
+def nft_json_filters_input(text):
+    """``nft -j list ruleset`` -> True/False as ``nft_filters_input``; None when it is not that JSON."""
+    try:
+        objects = json.loads(text)["nftables"]
+    except (ValueError, TypeError, KeyError):
+        return None
+    if not isinstance(objects, list):
+        return None
+    inputs = set()
+    last_rule = {}
+    for item in objects:
+        if not isinstance(item, dict):
+            continue
+        chain = item.get("chain")
+        rule = item.get("rule")
+        if isinstance(chain, dict) and chain.get("hook") == "input" and chain.get("type", "filter") == "filter":
+            if chain.get("policy") == "drop":
+                return True
+            inputs.add((chain.get("family"), chain.get("table"), chain.get("name")))
+        elif isinstance(rule, dict):
+            last_rule[(rule.get("family"), rule.get("table"), rule.get("chain"))] = rule.get("expr")
+    for key in inputs:
+        expr = last_rule.get(key)
+        if isinstance(expr, list) and expr and all(isinstance(step, dict) and len(step) == 1 for step in expr):
+            keys = [next(iter(step)) for step in expr]
+            if keys[-1] in ("drop", "reject") and set(keys) <= _CATCH_ALL_EXPR:
+                return True
     return False
 
 
@@ -119,24 +160,28 @@ def summarize(sections):
         return lines[0] if lines else ""
 
     ruleset = "\n".join(body("nft_ruleset"))
-    nft_filtering = nft_filters_input(ruleset)
+    nft_filtering = nft_json_filters_input("\n".join(body("nft_ruleset_json")))
+    if nft_filtering is None:  # an nft without JSON output
+        nft_filtering = nft_filters_input(ruleset)
     firewalld = first("firewalld") == "active"
     ufw = any(line.strip().lower().startswith("status: active") for line in body("ufw"))
     iptables_policy_drop = any(re.match(r"^-P INPUT (DROP|REJECT)", line) for line in body("iptables"))
-    iptables_rules = any(re.match(r"^-A INPUT .*-j (DROP|REJECT)", line) for line in body("iptables"))
+    input_rules = [line for line in body("iptables") if line.startswith("-A INPUT ")]
+    iptables_rules = bool(input_rules) and re.match(r'^-A INPUT (-m comment --comment ("[^"]*"|\S+) )?-j (DROP|REJECT)',
+                                                     input_rules[-1]) is not None
     firewall_active = bool(nft_filtering or firewalld or ufw or iptables_policy_drop or iptables_rules)
     firewall_evidence = []
     if nft_filtering:
-        firewall_evidence.append("nftables input chain drops or rejects")
+        firewall_evidence.append("an nftables input chain denies by default (policy drop, or a last rule that drops)")
     if firewalld:
         firewall_evidence.append("firewalld is active")
     if ufw:
         firewall_evidence.append("ufw is active")
     if iptables_policy_drop or iptables_rules:
-        firewall_evidence.append("iptables INPUT drops or rejects")
+        firewall_evidence.append("iptables INPUT denies by default")
     if not firewall_evidence:
-        firewall_evidence.append("no nftables input chain that drops, firewalld inactive, ufw inactive or "
-                                 "missing, no iptables INPUT drop")
+        firewall_evidence.append("no nftables input chain that denies by default, firewalld inactive, ufw inactive "
+                                 "or missing, no iptables INPUT default deny")
 
     periodic = parse_apt_periodic(body("apt_periodic"))
     unattended_installed = first("unattended_upgrades") == "present"
@@ -213,6 +258,7 @@ def read_sections(module, data_paths=(), packages=(), root="/"):
     nft = module.get_bin_path("nft")
     if nft:
         sections["nft_ruleset"] = _output_lines(module, [nft, "list", "ruleset"])
+        sections["nft_ruleset_json"] = _output_lines(module, [nft, "-j", "list", "ruleset"])
     systemctl = module.get_bin_path("systemctl")
     if systemctl and _unit_file_exists("firewalld.service", root):
         sections["firewalld"] = _output_lines(module, [systemctl, "is-active", "firewalld"])

@@ -2,6 +2,7 @@
 text captured from a real Debian 12 container (tests/unit/fixtures/host_config); the reading runs
 against a fake module and a temporary root, so it proves which commands run (argv lists, only the
 tools that exist) without touching this machine."""
+import pytest
 import json
 import os
 
@@ -41,6 +42,7 @@ DEBIAN_BINARIES = {"nft": "/usr/sbin/nft", "systemctl": "/usr/bin/systemctl", "a
 def debian_module():
     return FakeModule(DEBIAN_BINARIES, {
         "nft list": (0, fixture("nft-input-drop.txt"), ""),
+        "nft -j": (0, fixture("nft-policydrop.json"), ""),
         "apt-config dump": (0, fixture("apt-config-dump-unattended.txt"), ""),
         "dpkg-query -W": (1, fixture("dpkg-query.txt"), "dpkg-query: no packages found matching docker.io\n"),
     })
@@ -94,9 +96,10 @@ def test_read_sections_runs_only_the_tools_that_exist_and_only_reads(tmp_path):
     sections = host_config.read_sections(module, ["/srv/models", "/missing"], ["openssh-server", "nftables",
                                                                                "firewalld", "docker.io"], root=str(root))
     # No firewalld or dnf-automatic unit file under the root: systemctl is never asked; no ufw binary.
-    assert [call[:2] for call in module.calls] == [["/usr/sbin/nft", "list"], ["/usr/bin/apt-config", "dump"],
-                                                   ["/usr/bin/dpkg-query", "-W"]]
-    assert module.calls[2] == ["/usr/bin/dpkg-query", "-W", "-f=dpkg|${Package}|${Version}\\n",
+    assert [call[:2] for call in module.calls] == [["/usr/sbin/nft", "list"], ["/usr/sbin/nft", "-j"],
+                                                   ["/usr/bin/apt-config", "dump"], ["/usr/bin/dpkg-query", "-W"]]
+    assert module.calls[1] == ["/usr/sbin/nft", "-j", "list", "ruleset"]
+    assert module.calls[3] == ["/usr/bin/dpkg-query", "-W", "-f=dpkg|${Package}|${Version}\\n",
                                "openssh-server", "nftables", "firewalld", "docker.io"]
     assert sections["unattended_upgrades"] == ["present"]
     assert sections["data_paths"] == ["777|%s|%s|/srv/models" % (
@@ -356,3 +359,27 @@ def test_refused_data_directories_are_passed_on_with_known_fields_only(tmp_path)
 def test_a_state_file_without_refusals_has_an_empty_list(tmp_path):
     state_file = write_service_users(tmp_path, service_users.render_dropin("ollama", "default", DIRECTIVES))
     assert host_config.read_service_users(state_file, str(tmp_path))["refused"] == []
+
+
+@pytest.mark.parametrize("name,denies", [("f2b", False), ("catchall", True), ("policydrop", True)])
+def test_only_an_input_chain_that_denies_by_default_is_a_firewall(name, denies):
+    # Captured from nft 1.0.6 in a private network namespace (fixtures/host_config/README.md):
+    # a fail2ban-style ban chain and a lone "ct state invalid drop" (f2b) drop some packets but let
+    # everything else in; a last rule that drops everything, or policy drop, is a default deny.
+    assert host_config.nft_json_filters_input(fixture("nft-%s.json" % name)) is denies
+    assert host_config.nft_filters_input(fixture("nft-%s.txt" % name)) is denies
+
+
+def test_the_json_ruleset_decides_when_the_host_gives_it():
+    sections = {"nft_ruleset": fixture("nft-catchall.txt").splitlines(), "nft_ruleset_json": [fixture("nft-f2b.json")]}
+    assert host_config.summarize(sections)["firewall"]["active"] is False
+    sections["nft_ruleset_json"] = ["not json"]
+    assert host_config.summarize(sections)["firewall"]["active"] is True
+
+
+def test_an_iptables_input_chain_counts_only_with_a_default_deny():
+    ban_only = ["-P INPUT ACCEPT", "-A INPUT -s 192.0.2.7/32 -j DROP", "-A INPUT -p tcp --dport 22 -j ACCEPT"]
+    catch_all = ["-P INPUT ACCEPT", "-A INPUT -p tcp --dport 22 -j ACCEPT", '-A INPUT -m comment --comment "rest" -j DROP']
+    assert host_config.summarize({"iptables": ban_only})["firewall"]["active"] is False
+    assert host_config.summarize({"iptables": catch_all})["firewall"]["active"] is True
+    assert host_config.summarize({"iptables": ["-P INPUT DROP"]})["firewall"]["active"] is True
