@@ -167,8 +167,8 @@ def summarize(sections):
     ufw = any(line.strip().lower().startswith("status: active") for line in body("ufw"))
     iptables_policy_drop = any(re.match(r"^-P INPUT (DROP|REJECT)", line) for line in body("iptables"))
     input_rules = [line for line in body("iptables") if line.startswith("-A INPUT ")]
-    iptables_rules = bool(input_rules) and re.match(r'^-A INPUT (-m comment --comment ("[^"]*"|\S+) )?-j (DROP|REJECT)',
-                                                     input_rules[-1]) is not None
+    catch_all = r'^-A INPUT (-m comment --comment ("[^"]*"|\S+) )?-j (DROP|REJECT)'
+    iptables_rules = bool(input_rules) and re.match(catch_all, input_rules[-1]) is not None
     firewall_active = bool(nft_filtering or firewalld or ufw or iptables_policy_drop or iptables_rules)
     firewall_evidence = []
     if nft_filtering:
