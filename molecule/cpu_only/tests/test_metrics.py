@@ -70,8 +70,10 @@ def scrape(host):
     assert collect.rc == 0, host.run("journalctl -u aihost-metrics --no-pager -n 20").stdout
     text = host.check_output("curl -sf --max-time 20 http://127.0.0.1:9100/metrics")
     samples, described = parse(text)
+    # The same collector outside its sandbox, as root: what the sandbox must not hide.
+    unsandboxed = parse(host.check_output("python3 /usr/local/sbin/aihost-metrics --stdout"))[0]
     return {"started": started, "verify_rc": verify.rc, "input_before": input_before, "text": text,
-            "samples": samples, "described": described}
+            "samples": samples, "described": described, "unsandboxed": unsandboxed}
 
 
 def test_debians_node_exporter_reads_the_file_the_role_wrote(host, scrape):
@@ -146,4 +148,6 @@ def test_exposed_ai_ports_are_the_non_loopback_listeners(host, scrape):
 def test_no_runtime_runs_as_root_after_site(scrape):
     samples = scrape["samples"]
     assert of(samples, "aihost_root_runtimes")[()] == 0, of(samples, "aihost_root_runtime_instances")
-    assert of(samples, "aihost_ai_runtimes_running")[()] >= 7      # the seven units of prepare, running
+    running = of(samples, "aihost_ai_runtimes_running")[()]
+    assert running == of(scrape["unsandboxed"], "aihost_ai_runtimes_running")[()], "the unit's sandbox hides a runtime"
+    assert running >= 7      # the seven units of prepare, running
