@@ -3,7 +3,7 @@
 The hosts (group "firewalled") run the role; fw-scanner sits on the admin network (the one whose
 subnet is aihost_firewall_admin_networks), fw-outsider on a second network that only the hosts share.
 Both peers are plain containers of the same image: nmap on the scanner, Python on both.
-ss (iproute2) on the hosts: prepare installs iproute2 for the stand-in Docker network; the session
+ss (iproute2) on the hosts: prepare installs iproute2 (with Docker and busybox for its containers); the session
 fixture below says so, and installs it if it is ever missing (the bare image has none).
 """
 import json

@@ -2,10 +2,12 @@
 ran against the rules the boot loaded. Here: restarts and reloads of the services that could drop
 them, and the boot-time rollback of an apply that was never confirmed. Runs last: restarting the
 stock nftables.service flushes every table (Debian's /etc/nftables.conf), Docker's included."""
+import time
+
 import pytest
 import testinfra.utils.ansible_runner
 
-from conftest import INVENTORY, backend_of
+from conftest import INVENTORY, backend_of, probe_tcp
 
 testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY).get_hosts("firewalled")
 
@@ -28,6 +30,21 @@ def test_unconfirmed_apply_was_rolled_back_at_boot(host):
     assert host.file("/etc/aihost/firewall.nft").sha256sum == expected
     assert "UNCONFIRMED CHANGE" not in host.check_output("nft list table inet aihost")
     assert not host.file("/var/lib/aihost-firewall/armed").exists
+
+
+def test_table_and_filtering_survive_a_docker_restart(host, loaded, scanner):
+    """dockerd recreates its chains and restarts its containers (restart policy always); table inet
+    aihost is untouched and still filters the ports Docker publishes again."""
+    name = host.backend.get_hostname()
+    assert host.run("systemctl restart docker.service").rc == 0
+    host.run("for i in $(seq 1 60); do [ $(docker ps -q | wc -l) = 2 ] && break; sleep 0.5; done")
+    assert host.check_output(LISTING) == loaded
+    for _ in range(20):      # docker-proxy listens before the container's httpd answers
+        if probe_tcp(host, "127.0.0.1", [9080, 9081, 11435]) == {9080: "open", 9081: "open", 11435: "open"}:
+            break
+        time.sleep(0.5)
+    assert probe_tcp(host, "127.0.0.1", [9080, 9081, 11435]) == {9080: "open", 9081: "open", 11435: "open"}
+    assert probe_tcp(scanner, name, [9080, 9081, 11435]) == {9080: "timeout", 9081: "open", 11435: "timeout"}
 
 
 @pytest.mark.parametrize("command", [
