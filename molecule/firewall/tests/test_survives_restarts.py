@@ -39,7 +39,7 @@ def test_table_and_filtering_survive_a_docker_restart(host, loaded, scanner):
     assert host.run("systemctl restart docker.service").rc == 0
     host.run("for i in $(seq 1 60); do [ $(docker ps -q | wc -l) = 2 ] && break; sleep 0.5; done")
     assert host.check_output(LISTING) == loaded
-    for _ in range(20):      # docker-proxy listens before the container's httpd answers
+    for _attempt in range(20):      # docker-proxy listens before the container's httpd answers
         if probe_tcp(host, "127.0.0.1", [9080, 9081, 11435]) == {9080: "open", 9081: "open", 11435: "open"}:
             break
         time.sleep(0.5)
