@@ -257,28 +257,14 @@ def lz4_block(src, prefix=b""):
     while i < end:
         token = src[i]
         i += 1
-        literals = token >> 4
-        if literals == 15:
-            while True:
-                extra = src[i]
-                i += 1
-                literals += extra
-                if extra != 255:
-                    break
+        literals, i = _lz4_length(src, i, token >> 4)
         dst += src[i:i + literals]
         i += literals
         if i >= end:
             break
         offset = src[i] | src[i + 1] << 8
         i += 2
-        length = token & 15
-        if length == 15:
-            while True:
-                extra = src[i]
-                i += 1
-                length += extra
-                if extra != 255:
-                    break
+        length, i = _lz4_length(src, i, token & 15)
         length += 4
         pos = len(dst) - offset
         if offset == 0 or pos < 0:
@@ -291,6 +277,20 @@ def lz4_block(src, prefix=b""):
                 dst += chunk
                 length -= len(chunk)
     return bytes(dst[start:])
+
+
+def _lz4_length(src, i, nibble):
+    """An LZ4 length: the token's nibble, extended by following bytes while they are 255 (when the
+    nibble is 15). Returns (length, index after it)."""
+    length = nibble
+    if nibble == 15:
+        while True:
+            extra = src[i]
+            i += 1
+            length += extra
+            if extra != 255:
+                break
+    return length, i
 
 
 class _Prepend(object):
@@ -962,15 +962,22 @@ def _inspect_zip_member(archive, f, info, fmt, opts, findings):
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             findings.append(_finding("medium", "malformed", "%snot JSON: %s" % (where, str(exc)[:200])))
         return "config"
-    strict = name.endswith((".pkl", ".pickle")) or looks_like_pickle(head)
-    if strict or opcode_start(head):
-        # A member that merely starts with an opcode byte may be data (a serialization id, tensor
-        # bytes): read leniently, it reports only imports the unpickler would really make.
-        stream = LimitedStream(_Prepend(head, stream), opts["max_member_bytes"])
-        result = scan_pickles(stream, allow=opts["allow_globals"], max_ops=opts["max_pickle_ops"], lenient=not strict)
-        findings.extend(_with_member(item, where) for item in result["findings"])
-        return "pickle" if strict or result["pickles"] and result["pickles"][0]["complete"] else "data"
-    return "data"
+    held = _scan_member_pickles(head, stream, opts, where, findings, name.endswith((".pkl", ".pickle")))
+    return "pickle" if held else "data"
+
+
+def _scan_member_pickles(head, stream, opts, where, findings, named_pickle=False, max_pickles=64):
+    """One archive member read by its content, whatever its name: a pickle by name or by its first
+    bytes is scanned strictly; a member that merely starts with an opcode byte (a serialization id,
+    tensor bytes) leniently, so it reports only imports the unpickler would really make. ``head``:
+    the bytes already read from ``stream``. Returns whether the member held a pickle."""
+    strict = named_pickle or looks_like_pickle(head)
+    if not (strict or opcode_start(head)):
+        return False
+    result = scan_pickles(LimitedStream(_Prepend(head, stream), opts["max_member_bytes"]), allow=opts["allow_globals"],
+                          max_ops=opts["max_pickle_ops"], max_pickles=max_pickles, lenient=not strict)
+    findings.extend(_with_member(item, where) for item in result["findings"])
+    return strict or bool(result["pickles"]) and result["pickles"][0]["complete"]
 
 
 def _inspect_tar(f, size, opts):
@@ -990,12 +997,8 @@ def _inspect_tar(f, size, opts):
             findings.append(_finding("medium", "limit", "%smember of %d bytes not inspected" % (where, member.size)))
             continue
         handle = archive.extractfile(member)
-        head = handle.read(4096)
-        if not (member.name in ("sys_info", "pickle", "storages", "tensors") or looks_like_pickle(head)):
-            continue
-        handle.seek(0)
-        result = scan_pickles(handle, allow=opts["allow_globals"], max_ops=opts["max_pickle_ops"], max_pickles=1)
-        findings.extend(_with_member(item, where) for item in result["findings"])
+        _scan_member_pickles(handle.read(4096), handle, opts, where, findings,
+                             member.name in ("sys_info", "pickle", "storages", "tensors"), max_pickles=1)
     return fmt, {"members": len(members)}, findings
 
 
@@ -1080,13 +1083,7 @@ def _inspect_tar_stream(stream, opts):
             findings.append(_finding("medium", "limit", "%smember of %d bytes not inspected" % (where, member.size)))
             continue
         handle = archive.extractfile(member)
-        data = handle.read(min(member.size, 65536))
-        if not (looks_like_pickle(data) or opcode_start(data)):
-            continue
-        result = scan_pickles(LimitedStream(_Prepend(data, handle), opts["max_member_bytes"]),
-                              allow=opts["allow_globals"], max_ops=opts["max_pickle_ops"], max_pickles=1,
-                              lenient=not looks_like_pickle(data))
-        findings.extend(_with_member(item, where) for item in result["findings"])
+        _scan_member_pickles(handle.read(min(member.size, 65536)), handle, opts, where, findings, max_pickles=1)
     return "compressed_tar", {"members": count}, findings
 
 
