@@ -101,6 +101,22 @@ def network_errors(networks, var_name="networks"):
     return _network_list_errors(networks, var_name, allow_empty=True)
 
 
+def _port_entry_errors(entry, where, allowed_keys):
+    """The checks every port entry shares (a mapping already): only ALLOWED_KEYS, a port, a protocol."""
+    errors = []
+    unknown = sorted(to_text(key) for key in entry if key not in allowed_keys)
+    if unknown:
+        errors.append("%s: unknown key(s) %s (allowed: %s)" % (where, ", ".join(unknown), ", ".join(allowed_keys)))
+    if "port" not in entry:
+        errors.append("%s.port: is required" % where)
+    elif _port_value(entry["port"]) is None:
+        errors.append("%s.port: %r is not a port number (1-65535)" % (where, entry["port"]))
+    proto = _or_default(entry, "proto", DEFAULT_PROTO)
+    if not _is_text(proto) or proto.lower() not in PROTOCOLS:
+        errors.append("%s.proto: %r is not a known protocol (one of: %s)" % (where, proto, ", ".join(PROTOCOLS)))
+    return errors
+
+
 def exposure_errors(entries, var_name="allowed_exposures", runtimes=None):
     """Validate a list of allowed-exposure entries.
 
@@ -118,16 +134,7 @@ def exposure_errors(entries, var_name="allowed_exposures", runtimes=None):
         if not isinstance(entry, dict):
             errors.append("%s: must be a mapping with at least port and reason, got %r" % (where, entry))
             continue
-        unknown = sorted(to_text(key) for key in entry if key not in ENTRY_KEYS)
-        if unknown:
-            errors.append("%s: unknown key(s) %s (allowed: %s)" % (where, ", ".join(unknown), ", ".join(ENTRY_KEYS)))
-        if "port" not in entry:
-            errors.append("%s.port: is required" % where)
-        elif _port_value(entry["port"]) is None:
-            errors.append("%s.port: %r is not a port number (1-65535)" % (where, entry["port"]))
-        proto = _or_default(entry, "proto", DEFAULT_PROTO)
-        if not _is_text(proto) or proto.lower() not in PROTOCOLS:
-            errors.append("%s.proto: %r is not a known protocol (one of: %s)" % (where, proto, ", ".join(PROTOCOLS)))
+        errors.extend(_port_entry_errors(entry, where, ENTRY_KEYS))
         if entry.get("sources") is not None:
             errors.extend(_network_list_errors(entry["sources"], "%s.sources" % where, allow_empty=False))
         scope = _or_default(entry, "scope", DEFAULT_SCOPE)
@@ -193,16 +200,7 @@ def from_container_errors(entries, var_name="from_containers"):
         if not isinstance(entry, dict):
             errors.append("%s: must be a mapping with at least port and reason, got %r" % (where, entry))
             continue
-        unknown = sorted(to_text(key) for key in entry if key not in FROM_CONTAINER_KEYS)
-        if unknown:
-            errors.append("%s: unknown key(s) %s (allowed: %s)" % (where, ", ".join(unknown), ", ".join(FROM_CONTAINER_KEYS)))
-        if "port" not in entry:
-            errors.append("%s.port: is required" % where)
-        elif _port_value(entry["port"]) is None:
-            errors.append("%s.port: %r is not a port number (1-65535)" % (where, entry["port"]))
-        proto = _or_default(entry, "proto", DEFAULT_PROTO)
-        if not _is_text(proto) or proto.lower() not in PROTOCOLS:
-            errors.append("%s.proto: %r is not a known protocol (one of: %s)" % (where, proto, ", ".join(PROTOCOLS)))
+        errors.extend(_port_entry_errors(entry, where, FROM_CONTAINER_KEYS))
         interfaces = entry.get("interfaces")
         if interfaces is not None:
             if _is_text(interfaces) or not isinstance(interfaces, (list, tuple)) or not interfaces:
