@@ -110,11 +110,17 @@ FICKLING_WORDS = {"LIKELY_SAFE": "clean", "POSSIBLY_UNSAFE": "suspicious", "SUSP
                   "LIKELY_UNSAFE": "malicious", "LIKELY_OVERTLY_MALICIOUS": "malicious", "OVERTLY_MALICIOUS": "malicious"}
 
 
-def run_fickling(paths):
-    out = subprocess.run([os.path.join(VENV, "bin", "python"), "-c", FICKLING_DRIVER] + paths,
+def run_driver(driver, paths):
+    """Run a tool's driver script in the scanners' venv; its verdicts are the JSON on its last line
+    (the tools may print before it)."""
+    out = subprocess.run([os.path.join(VENV, "bin", "python"), "-c", driver] + paths,
                          capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def run_fickling(paths):
     verdicts, errored = {}, set()
-    for path, res in json.loads(out.strip().splitlines()[-1]).items():  # the JSON is the last line (tools may print)
+    for path, res in run_driver(FICKLING_DRIVER, paths).items():
         if "severity" not in res:
             verdicts[path] = "error"
             errored.add(path)
@@ -126,10 +132,8 @@ def run_fickling(paths):
 
 
 def run_picklescan(paths):
-    out = subprocess.run([os.path.join(VENV, "bin", "python"), "-c", PICKLESCAN_DRIVER] + paths,
-                         capture_output=True, text=True, check=True).stdout
     verdicts, errored = {}, set()
-    for path, res in json.loads(out.strip().splitlines()[-1]).items():  # the JSON is the last line (tools may print)
+    for path, res in run_driver(PICKLESCAN_DRIVER, paths).items():
         if "dangerous" not in res or res["error"]:
             errored.add(path)
         if "dangerous" not in res:
@@ -168,10 +172,8 @@ print(json.dumps(out))
 def run_modelscan(paths):
     """One ModelScan per file through its Python API: pointed at the corpus directory, modelscan 0.8.8
     stops the whole run at the first file it cannot decompress (c4_torch_corrupt_deflate_sibling.pt)."""
-    out = subprocess.run([os.path.join(VENV, "bin", "python"), "-c", MODELSCAN_DRIVER] + paths,
-                         capture_output=True, text=True, check=True).stdout
     verdicts, errored = {}, set()
-    for path, res in json.loads(out.strip().splitlines()[-1]).items():
+    for path, res in run_driver(MODELSCAN_DRIVER, paths).items():
         if "severities" not in res:
             verdicts[path] = "error"
             errored.add(path)

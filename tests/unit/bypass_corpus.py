@@ -39,7 +39,7 @@ import zipfile
 import zlib
 
 from model_corpus import (Sample, gguf, joblib_pickle, npy, npz, safetensors, stand_in_modules, torch_legacy,
-                          torch_state_dict_pickle, torch_zip)
+                          torch_state_dict_pickle, torch_zip, write_samples)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REAL_DIR = os.path.join(HERE, "fixtures", "models", "real")
@@ -852,12 +852,7 @@ def build_bypass_corpus():
 
 
 def write_bypass_corpus(directory):
-    os.makedirs(directory, exist_ok=True)
-    corpus = build_bypass_corpus()
-    for sample in corpus:
-        with open(os.path.join(directory, sample.name), "wb") as handle:
-            handle.write(sample.data)
-    return corpus
+    return write_samples(directory, build_bypass_corpus())
 
 
 if __name__ == "__main__":

@@ -425,13 +425,17 @@ def build_corpus():
     return samples
 
 
-def write_corpus(directory):
+def write_samples(directory, samples):
+    """Write each sample's bytes under its name in DIRECTORY; return the samples."""
     os.makedirs(directory, exist_ok=True)
-    corpus = build_corpus()
-    for sample in corpus:
+    for sample in samples:
         with open(os.path.join(directory, sample.name), "wb") as handle:
             handle.write(sample.data)
-    return corpus
+    return samples
+
+
+def write_corpus(directory):
+    return write_samples(directory, build_corpus())
 
 
 if __name__ == "__main__":
