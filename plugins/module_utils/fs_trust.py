@@ -12,8 +12,8 @@ A world-writable sticky directory such as ``/tmp`` fails too: another user can p
 The final entry must be a regular file. Anything it cannot verify (a missing or unreadable entry, a
 symlink loop, a relative path, a FUSE mount, a ``(deleted)`` exe name) is untrusted.
 
-Standard library only (it runs on targets). ``roles/updates/files/aihost-updater.py`` carries a
-compact copy of this rule (``untrusted_reason`` there) until that script can import module_utils.
+Standard library only (it runs on targets). ``aihost-updater`` imports it from the library that
+``host_library`` installs on the host.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -66,12 +66,13 @@ def _entry_problem(path, info, fuse):
     return None
 
 
-def untrusted_reason(path, lstat=os.lstat, readlink=os.readlink, fuse=None):
+def untrusted_reason(path, lstat=os.lstat, readlink=os.readlink, fuse=None, want_dir=False):
     """None when only root can change what ``path`` runs, else why not (one sentence that names the
     offending path, for warnings: ``/home/bob/bin/ollama is owned by uid 1000``).
 
-    ``lstat``, ``readlink`` and ``fuse`` (a set of st_dev numbers, default: read from
-    /proc/self/mountinfo) are parameters for tests."""
+    The path must end at a regular file, or at a directory with ``want_dir`` (a directory root will
+    import code from or write into). ``lstat``, ``readlink`` and ``fuse`` (a set of st_dev numbers,
+    default: read from /proc/self/mountinfo) are parameters for tests."""
     if not isinstance(path, str) or not path:
         return "%r is not a path" % (path,)
     if "\0" in path:
@@ -123,12 +124,12 @@ def untrusted_reason(path, lstat=os.lstat, readlink=os.readlink, fuse=None):
                 current = "/"
             pending = [part for part in target.split("/") if part] + pending
             continue
-        if pending:
+        if pending or want_dir:
             if not stat.S_ISDIR(info.st_mode):
                 return "%s is not a directory" % show(candidate)
         elif not stat.S_ISREG(info.st_mode):
             return "%s is not a regular file" % show(candidate)
         current = candidate
-    if current == "/":
+    if current == "/" and not want_dir:
         return "%s is not a regular file" % show(path)
     return None

@@ -173,3 +173,18 @@ def test_names_with_control_characters_are_escaped_in_the_reason(root_tree):
     path = make_file(os.path.join(root_tree, "bin", "oll\nama\x1b[2J"), uid=1000)
     reason = fs_trust.untrusted_reason(path)
     assert "\n" not in reason and "\x1b" not in reason and "owned by uid 1000" in reason
+
+
+def test_want_dir_asks_for_a_trusted_directory(root_tree):
+    lib = make_dir(os.path.join(root_tree, "usr", "local", "lib", "aihost"))
+    assert fs_trust.untrusted_reason(lib, want_dir=True) is None
+    assert fs_trust.untrusted_reason(lib) == "%s is not a regular file" % lib
+    assert fs_trust.untrusted_reason("/", want_dir=True) is None
+    path = make_file(os.path.join(root_tree, "bin", "ollama"))
+    assert fs_trust.untrusted_reason(path, want_dir=True) == "%s is not a directory" % path
+    os.chmod(lib, 0o775)
+    assert fs_trust.untrusted_reason(lib, want_dir=True) == "%s is writable by group (mode 0775)" % lib
+    os.chmod(lib, 0o755)
+    os.symlink("/tmp", os.path.join(root_tree, "linked"))
+    assert "/tmp is writable by group and others" in fs_trust.untrusted_reason(
+        os.path.join(root_tree, "linked"), want_dir=True)

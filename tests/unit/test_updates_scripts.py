@@ -18,6 +18,8 @@ import pytest
 
 from test_fs_trust import make_dir, make_file, root_tree  # noqa: F401 pylint: disable=unused-import
 
+from ansible_collections.aihost.hardening.plugins.module_utils import versions
+
 FILES = pathlib.Path(__file__).resolve().parents[2] / "roles" / "updates" / "files"
 
 
@@ -33,12 +35,20 @@ gate = _load("aihost_reboot_gate", "aihost-reboot-gate.py")
 
 
 # ------------------------------------------------------------------ versions and decisions
-@pytest.mark.parametrize("left,right,expected", [
-    ("2.21.1", "2.21.0", 1), ("2.21.0", "2.21.1", -1), ("2.21", "2.21.0", 0),
-    ("v0.12.3", "0.12.10", -1), ("1.0.0rc1", "1.0.0", 0), ("garbage", "1.0", 0),
+def test_the_updater_compares_with_the_collections_one_comparator():
+    # module_utils/versions.py (table-tested in test_versions.py), not a copy of its own.
+    assert updater.versions is versions
+
+
+@pytest.mark.parametrize("current,available,expected", [
+    # A release candidate is not an update of its own release, and the release is one of the rc.
+    ("0.5.0", "0.5.0rc1", "up_to_date"), ("0.5.0rc1", "0.5.0", "change"),
+    # A post-release fixes its release: it is an update.
+    ("0.8.5", "0.8.5.post1", "change"), ("0.8.5.post1", "0.8.5", "up_to_date"),
+    ("2.21.1", "2.21.0", "up_to_date"), ("v0.12.3", "0.12.10", "change"),
 ])
-def test_compare_versions(left, right, expected):
-    assert updater.compare_versions(left, right) == expected
+def test_decide_uses_release_semantics(current, available, expected):
+    assert updater.decide(current, available, pinned=False) == expected
 
 
 def test_decide_never_downgrades_unless_pinned():

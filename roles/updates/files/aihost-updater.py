@@ -6,6 +6,10 @@
 #   aihost-updater --config /etc/aihost/updates/<runtime>.json            # policy from the config
 #   aihost-updater --config ... --check                                     # report only, change nothing
 #   aihost-updater --config ... --rollback                                  # restore the previous version
+#   aihost-updater --lib DIR ...                      # the collection's library (default below)
+#
+# Version comparison and the rule for what root may run are the collection's own module_utils
+# (versions.py, fs_trust.py), installed on the host by aihost.hardening.host_library under --lib.
 #
 # Kinds of runtime:
 #   pip        a Python package in a virtual environment: pinned upgrade, health check, rollback to
@@ -42,6 +46,24 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+
+DEFAULT_LIB = '/usr/local/lib/aihost/current'
+
+
+def _library_dir(argv):
+    """--lib DIR from the command line, read before argparse: the imports below need it."""
+    for index, arg in enumerate(argv):
+        if arg == '--lib' and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith('--lib='):
+            return arg[len('--lib='):]
+    return DEFAULT_LIB
+
+
+if __name__ == '__main__':
+    sys.path.insert(0, _library_dir(sys.argv[1:]))
+from ansible_collections.aihost.hardening.plugins.module_utils import fs_trust  # noqa: E402 pylint: disable=wrong-import-position
+from ansible_collections.aihost.hardening.plugins.module_utils import versions  # noqa: E402 pylint: disable=wrong-import-position
 
 SCHEMA_VERSION = 1
 EXIT_OK = 0
@@ -81,24 +103,6 @@ def error(message):
 
 # ---------------------------------------------------------------------------------------------
 # Pure helpers (unit-tested).
-def release_tuple(version):
-    """'2.21.1' -> (2, 21, 1); 'v0.12.3-rc1' -> (0, 12, 3); None when there is no numeric release."""
-    match = _RELEASE_RE.match((version or '').strip())
-    if not match:
-        return None
-    return tuple(int(part) for part in match.group(1).split('.'))
-
-
-def compare_versions(left, right):
-    """-1, 0 or 1 comparing the numeric release parts; 0 when either has none."""
-    a, b = release_tuple(left), release_tuple(right)
-    if a is None or b is None:
-        return 0
-    width = max(len(a), len(b))
-    a, b = a + (0,) * (width - len(a)), b + (0,) * (width - len(b))
-    return (a > b) - (a < b)
-
-
 def decide(current, available, pinned):
     """What to do given the installed and the best available version.
 
@@ -110,7 +114,7 @@ def decide(current, available, pinned):
         return 'up_to_date' if not available else 'change'
     if normalize_version(available) == normalize_version(current):
         return 'up_to_date'
-    if not pinned and compare_versions(available, current) < 0:
+    if not pinned and versions.compare(available, current) < 0:
         return 'up_to_date'
     return 'change'
 
@@ -140,7 +144,7 @@ def parse_latest(body):
     if isinstance(data, dict):
         for key in ('tag_name', 'version', 'name'):
             value = data.get(key)
-            if isinstance(value, str) and release_tuple(value):
+            if isinstance(value, str) and _RELEASE_RE.match(value.strip()):
                 return value.strip().lstrip('v')
         return None
     found = extract_version(text)
@@ -275,78 +279,13 @@ def extract_tar(tar, dest):
         tar.extract(member, dest)
 
 
-# ---------------------------------------------------------------------------------------------
-# Never run a file a non-root user can change. A compact twin of
-# plugins/module_utils/fs_trust.py (untrusted_reason): this script cannot import module_utils yet.
-def show(text):
-    return text if text.isprintable() else ascii(text)
-
-
-def _fuse_devices():
-    devices = set()
-    with open('/proc/self/mountinfo') as handle:
-        for fields in (line.split() for line in handle):
-            try:
-                fstype, (major, minor) = fields[fields.index('-') + 1], fields[2].split(':')
-            except (ValueError, IndexError):
-                continue
-            if fstype == 'fuse' or fstype.startswith('fuse.'):
-                devices.add(os.makedev(int(major), int(minor)))
-    return devices
-
-
-def _entry_problem(entry, fuse):
-    info = os.lstat(entry)
-    if info.st_dev in fuse:
-        return info, '%s is on a FUSE file system' % show(entry)
-    if info.st_uid != 0:
-        return info, '%s is owned by uid %d' % (show(entry), info.st_uid)
-    if not stat.S_ISLNK(info.st_mode) and info.st_mode & 0o022:
-        return info, '%s is writable by %s (mode %04o)' % (show(entry), 'group and others' if (
-            info.st_mode & 0o022) == 0o022 else ('group' if info.st_mode & 0o020 else 'others'),
-            stat.S_IMODE(info.st_mode))
-    return info, None
+# Names in messages are escaped as the audit escapes them.
+show = fs_trust.show
 
 
 def untrusted_reason(path, want_dir=False):
-    """None when only root can change path: it, every directory above it, every symlink on the
-    way and every directory of each link's target are uid 0 and not group/other writable (a
-    sticky /tmp fails too), none on FUSE, and path ends at a regular file (a directory with
-    want_dir). Else why not; anything that cannot be checked is untrusted."""
-    if not path or not path.startswith('/') or '\x00' in path or path.endswith(' (deleted)'):
-        return '%s is not an absolute path to an existing file' % show(str(path))
-    pending, current, hops = [part for part in path.split('/') if part], '/', 0
-    try:
-        fuse = _fuse_devices()
-        info, reason = _entry_problem('/', fuse)
-        while pending and not reason:
-            name = pending.pop(0)
-            if name in ('.', '..'):
-                current = os.path.dirname(current) if name == '..' else current
-                continue
-            candidate = os.path.join(current, name)
-            info, reason = _entry_problem(candidate, fuse)
-            if reason:
-                break
-            if stat.S_ISLNK(info.st_mode):
-                hops += 1
-                if hops > 40:
-                    return '%s: too many levels of symbolic links' % show(path)
-                target = os.readlink(candidate)
-                current = '/' if target.startswith('/') else current
-                pending = [part for part in target.split('/') if part] + pending
-            elif pending and not stat.S_ISDIR(info.st_mode):
-                return '%s is not a directory' % show(candidate)
-            else:
-                current = candidate
-        if reason:
-            return reason
-        info = os.lstat(current)
-    except OSError as exc:
-        return 'cannot check %s: %s' % (show(exc.filename or path), exc.strerror)
-    if want_dir:
-        return None if stat.S_ISDIR(info.st_mode) else '%s is not a directory' % show(path)
-    return None if stat.S_ISREG(info.st_mode) else '%s is not a regular file' % show(path)
+    """None when only root can change PATH (module_utils/fs_trust.py, the audit's rule), else why not."""
+    return fs_trust.untrusted_reason(path, want_dir=want_dir)
 
 
 def require_trusted(path, what, want_dir=False):
@@ -1318,6 +1257,7 @@ def execute(cfg, mode):
 def main(argv=None):
     parser = argparse.ArgumentParser(description='Check for and apply updates of one local-AI runtime.')
     parser.add_argument('--config', required=True, help='runtime configuration (JSON) written by the role')
+    parser.add_argument('--lib', default=DEFAULT_LIB, help="the collection's library (read before the arguments)")
     group = parser.add_mutually_exclusive_group()
     group.add_argument('--check', action='store_true', help='report only (policy notify), change nothing')
     group.add_argument('--rollback', action='store_true', help='restore the version kept before the last update')
