@@ -138,3 +138,22 @@ def test_the_action_plugin_sends_the_collections_module_files():
     files = action.library_files()
     assert "host_library.py" in files and "versions.py" in files and "__init__.py" not in files
     assert lib.bad_input(files, lib.version_of(files)) is None
+
+
+@pytest.mark.parametrize("command, role", [("aihost-updater", "updates"), ("aihost-model-verify", "model_integrity"),
+                                           ("aihost-metrics", "metrics")])
+def test_each_host_command_runs_from_an_installed_library(tmp_path, command, role):
+    """The thin commands find their code only in the library host_library laid out (--lib), not in
+    the checkout: a missing config is reported by the library's own code, exit status 2."""
+    root = str(tmp_path / "aihost")
+    install(root, action.library_files())
+    script = os.path.join(os.path.dirname(action.MODULE_UTILS), "..", "roles", role, "files", command)
+    import subprocess
+    out = subprocess.run([sys.executable, "-I", script, "--lib", os.path.join(root, "current"),
+                          "--config", str(tmp_path / "missing.json")], capture_output=True, text=True, check=False)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "cannot load" not in out.stdout + out.stderr
+    assert "missing.json" in out.stdout + out.stderr
+    out = subprocess.run([sys.executable, "-I", script, "--lib", str(tmp_path / "nowhere"),
+                          "--config", str(tmp_path / "missing.json")], capture_output=True, text=True, check=False)
+    assert out.returncode == 2 and "cannot load" in out.stdout + out.stderr

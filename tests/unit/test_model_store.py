@@ -183,7 +183,7 @@ def test_module_writes_progress_file(store, tmp_path, capsys):
 
 
 def _run_timer(tmp_path, capsys, config):
-    """The aihost-model-verify CLI, with the collection's module_utils as its --lib."""
+    """The aihost-model-verify CLI, with the checkout's collections path (as host_library lays it out) as its --lib."""
     import importlib.machinery
     import importlib.util
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -194,7 +194,7 @@ def _run_timer(tmp_path, capsys, config):
     loader.exec_module(cli)
     config_path = tmp_path / "verify.json"
     config_path.write_text(json.dumps(config))
-    status = cli.main(["--config", str(config_path), "--lib", os.path.join(repo, "plugins", "module_utils")])
+    status = cli.main(["--config", str(config_path), "--lib", os.path.join(repo, ".collections")])
     capsys.readouterr()  # its log lines are not the next module run's JSON
     return status
 

@@ -7,30 +7,20 @@ could read its argv, environment and files: such a run gets no credentials at al
 The root-owned venv's pip is a stub shell script that records what the process exposes (its
 /proc/self/cmdline, the configuration file it was handed, that file's mode and owner) and
 answers like pip. The tests need root (chown, a root-only tree); they are skipped without it."""
-import importlib.util
 import json
 import os
-import pathlib
 
 import pytest
 
 from test_fs_trust import make_dir, root_tree  # noqa: F401 pylint: disable=unused-import
 
-FILES = pathlib.Path(__file__).resolve().parents[2] / "roles" / "updates" / "files"
+from ansible_collections.aihost.hardening.plugins.module_utils import updater
+
 PASSWORD = "s3cretPassw0rd"
 TOKEN = "ci-token-5f4dcc3b5aa765d61d8327deb882cf99"
 INDEX = "https://deploy:%s@pypi.example/simple" % PASSWORD
 MIRROR = "https://%s@mirror.example/simple" % TOKEN
 
-
-def _load():
-    spec = importlib.util.spec_from_file_location("aihost_updater_credentials", str(FILES / "aihost-updater.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-updater = _load()
 
 # `python -m pip ...`: records the process's command line and the configuration file it was given,
 # then answers show / install --dry-run --report - / install / freeze for package fakeai.

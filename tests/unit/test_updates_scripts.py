@@ -1,5 +1,5 @@
-"""Unit tests for the scripts the updates role ships to targets (roles/updates/files/):
-aihost-updater (runtime updates) and aihost-reboot-gate. Pure parsing and decisions are fed
+"""Unit tests for what the updates role runs on targets: aihost-updater (runtime updates, its logic in
+plugins/module_utils/updater.py) and aihost-reboot-gate (roles/updates/files/). Pure parsing and decisions are fed
 literal text; the binary update path runs end to end against an HTTP server on 127.0.0.1."""
 import functools
 import hashlib
@@ -18,6 +18,7 @@ import pytest
 
 from test_fs_trust import make_dir, make_file, root_tree  # noqa: F401 pylint: disable=unused-import
 
+from ansible_collections.aihost.hardening.plugins.module_utils import updater as updater_module
 from ansible_collections.aihost.hardening.plugins.module_utils import versions
 
 FILES = pathlib.Path(__file__).resolve().parents[2] / "roles" / "updates" / "files"
@@ -30,7 +31,7 @@ def _load(name, filename):
     return module
 
 
-updater = _load("aihost_updater", "aihost-updater.py")
+updater = updater_module
 gate = _load("aihost_reboot_gate", "aihost-reboot-gate.py")
 
 

@@ -1,28 +1,33 @@
-# aihost-updater: check for, and optionally apply, an update of one local-AI runtime.
-# Installed (with a #!/usr/bin/python3 line added) by the aihost.hardening.updates role and run by
-# aihost-update-<runtime>.service (started by its timer). Python 3 standard library only: it runs
-# on the managed hosts.
-#
-#   aihost-updater --config /etc/aihost/updates/<runtime>.json            # policy from the config
-#   aihost-updater --config ... --check                                     # report only, change nothing
-#   aihost-updater --config ... --rollback                                  # restore the previous version
-#   aihost-updater --lib DIR ...                      # the collection's library (default below)
-#
-# Version comparison and the rule for what root may run are the collection's own module_utils
-# (versions.py, fs_trust.py), installed on the host by aihost.hardening.host_library under --lib.
-#
-# Kinds of runtime:
-#   pip        a Python package in a virtual environment: pinned upgrade, health check, rollback to
-#              the exact `pip freeze` taken before the upgrade.
-#   container  a Docker container: pull, recreate only if the image ID changed, health check,
-#              the previous container is kept stopped until the new one is healthy.
-#   binary     an install-script runtime such as Ollama: download from a configurable URL, verify
-#              its SHA-256, keep the previous files for rollback.
-#
-# Every run logs to stdout (the journal, under the unit) and writes a status JSON file
-# (<status_dir>/<runtime>.json) that the audit reads. Exit status: 0 = nothing to do, update
-# available (notify), or updated; 1 = update failed or rolled back; 2 = configuration error.
-from __future__ import print_function
+# -*- coding: utf-8 -*-
+# Copyright: aihost.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Check for, and optionally apply, an update of one local-AI runtime: the logic of ``aihost-updater``.
+
+The updates role installs this library on the host (``host_library``) with the thin command
+``aihost-updater`` (``roles/updates/files/aihost-updater``), run by aihost-update-<runtime>.service
+(started by its timer). Standard library only: it runs on the managed hosts.
+
+    aihost-updater --config /etc/aihost/updates/<runtime>.json            # policy from the config
+    aihost-updater --config ... --check                                     # report only, change nothing
+    aihost-updater --config ... --rollback                                  # restore the previous version
+
+Kinds of runtime:
+
+- pip: a Python package in a virtual environment: pinned upgrade, health check, rollback to the
+  exact ``pip freeze`` taken before the upgrade.
+- container: a Docker container: pull, recreate only if the image ID changed, health check, the
+  previous container is kept stopped until the new one is healthy.
+- binary: an install-script runtime such as Ollama: download from a configurable URL, verify its
+  SHA-256, keep the previous files for rollback.
+
+Every run logs to stdout (the journal, under the unit) and writes a status JSON file
+(<status_dir>/<runtime>.json) that the audit reads. Exit status: 0 = nothing to do, update
+available (notify), or updated; 1 = update failed or rolled back; 2 = configuration error.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
 
 import argparse
 import copy
@@ -47,23 +52,10 @@ import time
 import urllib.error
 import urllib.request
 
-DEFAULT_LIB = '/usr/local/lib/aihost/current'
-
-
-def _library_dir(argv):
-    """--lib DIR from the command line, read before argparse: the imports below need it."""
-    for index, arg in enumerate(argv):
-        if arg == '--lib' and index + 1 < len(argv):
-            return argv[index + 1]
-        if arg.startswith('--lib='):
-            return arg[len('--lib='):]
-    return DEFAULT_LIB
-
-
-if __name__ == '__main__':
-    sys.path.insert(0, _library_dir(sys.argv[1:]))
-from ansible_collections.aihost.hardening.plugins.module_utils import fs_trust  # noqa: E402 pylint: disable=wrong-import-position
-from ansible_collections.aihost.hardening.plugins.module_utils import versions  # noqa: E402 pylint: disable=wrong-import-position
+from ansible_collections.aihost.hardening.plugins.module_utils import atomic_file
+from ansible_collections.aihost.hardening.plugins.module_utils import container_api
+from ansible_collections.aihost.hardening.plugins.module_utils import fs_trust
+from ansible_collections.aihost.hardening.plugins.module_utils import versions
 
 SCHEMA_VERSION = 1
 EXIT_OK = 0
@@ -87,10 +79,8 @@ class UpdateError(Exception):
 # ---------------------------------------------------------------------------------------------
 # Logging: stdout goes to the journal under the unit; the <N> prefixes set the syslog priority.
 def log(message, priority=6):
-    if sys.stdout.isatty():
-        print(message, flush=True)
-    else:
-        print('<%d>%s' % (priority, message), flush=True)
+    sys.stdout.write((message if sys.stdout.isatty() else '<%d>%s' % (priority, message)) + '\n')
+    sys.stdout.flush()
 
 
 def warn(message):
@@ -480,18 +470,8 @@ def tail(text, lines=6):
 
 
 def write_json_atomic(path, data, mode=0o644):
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix='.tmp-', dir=directory)
-    try:
-        with os.fdopen(fd, 'w') as handle:
-            json.dump(data, handle, indent=2, sort_keys=True)
-            handle.write('\n')
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """PATH holds DATA as JSON, replaced in one rename (module_utils/atomic_file.py)."""
+    atomic_file.atomic_write(path, (json.dumps(data, indent=2, sort_keys=True) + '\n').encode('utf-8'), mode)
 
 
 def read_json(path, default=None):
@@ -516,7 +496,8 @@ def http_get(url, timeout=60, max_bytes=None, use_proxy=True):
 def download(url, dest, timeout=300):
     digest = hashlib.sha256()
     request = urllib.request.Request(url, headers={'User-Agent': 'aihost-updater/1'})
-    with urllib.request.urlopen(request, timeout=timeout) as response, open(dest, 'wb') as handle:
+    # The default opener: proxies from the environment (aihost_updates_environment), as pip's are.
+    with urllib.request.build_opener().open(request, timeout=timeout) as response, open(dest, 'wb') as handle:
         while True:
             chunk = response.read(1 << 20)
             if not chunk:
@@ -1012,7 +993,7 @@ class DockerAPI(object):
         self.socket_path = socket_path
 
     def request(self, method, path, body=None, timeout=900, stream=False):
-        conn = _UnixHTTPConnection(self.socket_path, timeout=timeout)
+        conn = container_api.UnixHTTPConnection(self.socket_path, timeout)
         headers = {'Host': 'docker'}
         payload = None
         if body is not None:
@@ -1033,18 +1014,6 @@ class DockerAPI(object):
         if stream:
             return [json.loads(line) for line in text.splitlines() if line.strip().startswith('{')]
         return json.loads(text) if text.strip() else None
-
-
-class _UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path, timeout=900):
-        http.client.HTTPConnection.__init__(self, 'localhost', timeout=timeout)
-        self.unix_path = path
-
-    def connect(self):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self.unix_path)
-        self.sock = sock
 
 
 def split_image_ref(ref):
@@ -1257,7 +1226,7 @@ def execute(cfg, mode):
 def main(argv=None):
     parser = argparse.ArgumentParser(description='Check for and apply updates of one local-AI runtime.')
     parser.add_argument('--config', required=True, help='runtime configuration (JSON) written by the role')
-    parser.add_argument('--lib', default=DEFAULT_LIB, help="the collection's library (read before the arguments)")
+    parser.add_argument('--lib', help="where the command found this library (read by the command, not here)")
     group = parser.add_mutually_exclusive_group()
     group.add_argument('--check', action='store_true', help='report only (policy notify), change nothing')
     group.add_argument('--rollback', action='store_true', help='restore the version kept before the last update')
@@ -1287,7 +1256,3 @@ def main(argv=None):
             cfg['name'], status['result'], status.get('current'), status.get('available'), status['message'])
         (log if code == EXIT_OK else error)(summary)
         return code
-
-
-if __name__ == '__main__':
-    sys.exit(main())
