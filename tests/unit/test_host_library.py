@@ -140,14 +140,19 @@ def test_the_action_plugin_sends_the_collections_module_files():
     assert lib.bad_input(files, lib.version_of(files)) is None
 
 
-@pytest.mark.parametrize("command, role", [("aihost-updater", "updates"), ("aihost-model-verify", "model_integrity"),
-                                           ("aihost-metrics", "metrics")])
-def test_each_host_command_runs_from_an_installed_library(tmp_path, command, role):
-    """The thin commands find their code only in the library host_library laid out (--lib), not in
-    the checkout: a missing config is reported by the library's own code, exit status 2."""
+@pytest.mark.parametrize("command, role, source", [
+    ("aihost-updater", "updates", "aihost-updates-command"),
+    ("aihost-reboot-gate", "updates", "aihost-updates-command"),
+    ("aihost-model-verify", "model_integrity", "aihost-model-verify"),
+    ("aihost-metrics", "metrics", "aihost-metrics")])
+def test_each_host_command_runs_from_an_installed_library(tmp_path, command, role, source):
+    """The thin commands, installed under their names, find their code only in the library
+    host_library laid out (--lib), not in the checkout: a missing config is reported by the
+    library's own code, exit status 2."""
     root = str(tmp_path / "aihost")
     install(root, action.library_files())
-    script = os.path.join(os.path.dirname(action.MODULE_UTILS), "..", "roles", role, "files", command)
+    script = str(tmp_path / command)
+    shutil.copy(os.path.join(os.path.dirname(action.MODULE_UTILS), "..", "roles", role, "files", source), script)
     import subprocess
     out = subprocess.run([sys.executable, "-I", script, "--lib", os.path.join(root, "current"),
                           "--config", str(tmp_path / "missing.json")], capture_output=True, text=True, check=False)
@@ -157,3 +162,12 @@ def test_each_host_command_runs_from_an_installed_library(tmp_path, command, rol
     out = subprocess.run([sys.executable, "-I", script, "--lib", str(tmp_path / "nowhere"),
                           "--config", str(tmp_path / "missing.json")], capture_output=True, text=True, check=False)
     assert out.returncode == 2 and "cannot load" in out.stdout + out.stderr
+
+
+def test_the_updates_command_refuses_an_unknown_name(tmp_path):
+    script = str(tmp_path / "aihost-something")
+    shutil.copy(os.path.join(os.path.dirname(action.MODULE_UTILS), "..", "roles", "updates", "files",
+                             "aihost-updates-command"), script)
+    import subprocess
+    out = subprocess.run([sys.executable, "-I", script], capture_output=True, text=True, check=False)
+    assert out.returncode == 2 and "install this file as one of aihost-reboot-gate, aihost-updater" in out.stdout

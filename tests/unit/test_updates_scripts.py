@@ -1,10 +1,9 @@
 """Unit tests for what the updates role runs on targets: aihost-updater (runtime updates, its logic in
-plugins/module_utils/updater.py) and aihost-reboot-gate (roles/updates/files/). Pure parsing and decisions are fed
+plugins/module_utils/updater.py) and aihost-reboot-gate (reboot_gate.py). Pure parsing and decisions are fed
 literal text; the binary update path runs end to end against an HTTP server on 127.0.0.1."""
 import functools
 import hashlib
 import http.server
-import importlib.util
 import io
 import json
 import os
@@ -18,21 +17,9 @@ import pytest
 
 from test_fs_trust import make_dir, make_file, root_tree  # noqa: F401 pylint: disable=unused-import
 
-from ansible_collections.aihost.hardening.plugins.module_utils import updater as updater_module
+from ansible_collections.aihost.hardening.plugins.module_utils import reboot_gate as gate
+from ansible_collections.aihost.hardening.plugins.module_utils import updater
 from ansible_collections.aihost.hardening.plugins.module_utils import versions
-
-FILES = pathlib.Path(__file__).resolve().parents[2] / "roles" / "updates" / "files"
-
-
-def _load(name, filename):
-    spec = importlib.util.spec_from_file_location(name, str(FILES / filename))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-updater = updater_module
-gate = _load("aihost_reboot_gate", "aihost-reboot-gate.py")
 
 
 # ------------------------------------------------------------------ versions and decisions

@@ -1,25 +1,33 @@
-# aihost-reboot-gate: reboot after updates, only inside the maintenance window, only when the
-# system needs it, and never while a GPU compute job runs (unless forced).
-# Installed (with a #!/usr/bin/python3 line added) by the aihost.hardening.updates role and run by
-# aihost-reboot-gate.service (started by aihost-reboot-gate.timer). Python 3 standard library
-# only: it runs on the managed hosts.
-#
-#   aihost-reboot-gate --config /etc/aihost/updates/reboot-gate.json [--dry-run]
-#
-# Checks, in order, all at run time (not from facts gathered when Ansible last ran):
-#   1. now (local time) lies inside [window_start, window_end)     else: outside_window
-#   2. a reboot is required: a file (Debian: /var/run/reboot-required) exists or a command
-#      (EL: needs-restarting -r) exits 1                             else: not_required
-#   3. no package or runtime update is running (busy_units)         else: deferred_updates_running
-#   4. no GPU compute process: `nvidia-smi --query-compute-apps` when nvidia-smi exists, plus
-#      every process holding a compute device node open (/proc/*/fd) else: deferred_gpu_busy
-#      (skipped when force is true, and once the reboot has waited max_defer_days: any local user
-#      can start a GPU process, so GPU jobs alone must not hold a security reboot off for ever;
-#      result rebooting_max_deferral. A running package or runtime update always defers: a reboot
-#      in the middle of dpkg can break the host, and only root starts those units.)
-# Then `systemctl reboot`. Each run logs to the journal and writes the status JSON file, which
-# also carries deferred_since: when a run inside the window first found the reboot required.
-from __future__ import print_function
+# -*- coding: utf-8 -*-
+# Copyright: aihost.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Reboot after updates, only inside the maintenance window, only when the system needs it, and
+never while a GPU compute job runs (unless forced): the logic of ``aihost-reboot-gate``.
+
+The updates role installs this library on the host (``host_library``) with the thin command
+``aihost-reboot-gate`` (``roles/updates/files/``), run by aihost-reboot-gate.service (started by
+aihost-reboot-gate.timer). Standard library only: it runs on the managed hosts.
+
+  aihost-reboot-gate --config /etc/aihost/updates/reboot-gate.json [--dry-run]
+
+Checks, in order, all at run time (not from facts gathered when Ansible last ran):
+  1. now (local time) lies inside [window_start, window_end)     else: outside_window
+  2. a reboot is required: a file (Debian: /var/run/reboot-required) exists or a command
+     (EL: needs-restarting -r) exits 1                             else: not_required
+  3. no package or runtime update is running (busy_units)         else: deferred_updates_running
+  4. no GPU compute process: `nvidia-smi --query-compute-apps` when nvidia-smi exists, plus
+     every process holding a compute device node open (/proc/*/fd) else: deferred_gpu_busy
+     (skipped when force is true, and once the reboot has waited max_defer_days: any local user
+     can start a GPU process, so GPU jobs alone must not hold a security reboot off for ever;
+     result rebooting_max_deferral. A running package or runtime update always defers: a reboot
+     in the middle of dpkg can break the host, and only root starts those units.)
+Then `systemctl reboot`. Each run logs to the journal and writes the status JSON file, which
+also carries deferred_since: when a run inside the window first found the reboot required.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
 
 import argparse
 import datetime
@@ -29,14 +37,16 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
+
+from ansible_collections.aihost.hardening.plugins.module_utils import atomic_file
 
 SCHEMA_VERSION = 1
 DEFAULT_DEVICE_PATTERNS = ['/dev/nvidia[0-9]*', '/dev/nvidia-uvm', '/dev/kfd', '/dev/accel/accel[0-9]*']
 
 
 def log(message, priority=6):
-    print(message if sys.stdout.isatty() else '<%d>%s' % (priority, message), flush=True)
+    sys.stdout.write((message if sys.stdout.isatty() else '<%d>%s' % (priority, message)) + '\n')
+    sys.stdout.flush()
 
 
 def in_window(now_hhmm, start, end):
@@ -214,18 +224,14 @@ def read_status(path):
 def write_status(path, data):
     directory = os.path.dirname(path)
     os.makedirs(directory, mode=0o755, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.tmp-', dir=directory)
-    with os.fdopen(fd, 'w') as handle:
-        json.dump(data, handle, indent=2, sort_keys=True)
-        handle.write('\n')
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    atomic_file.atomic_write(path, (json.dumps(data, indent=2, sort_keys=True) + '\n').encode('utf-8'), 0o644)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description='Reboot inside the window when needed and no GPU job runs.')
     parser.add_argument('--config', required=True)
     parser.add_argument('--dry-run', action='store_true', help='decide and report, never reboot')
+    parser.add_argument('--lib', help="where the command found this library (read by the command, not here)")
     args = parser.parse_args(argv)
     try:
         with open(args.config) as handle:
@@ -270,7 +276,3 @@ def main(argv=None):
             log('systemctl reboot failed: %s' % (err or out).strip(), 3)
             return 1
     return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())
