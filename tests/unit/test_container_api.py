@@ -3,16 +3,14 @@ an address; the loopback planner's finding then names the right fix. Fed with Do
 answers captured from a real Docker 20.10 (tests/unit/fixtures/container_api/README.md)."""
 import json
 import os
-import sys
 
 import pytest
 
 from ansible_collections.aihost.hardening.plugins.module_utils import container_api
+from ansible_collections.aihost.hardening.plugins.module_utils import loopback_plan
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "fixtures", "container_api")
-sys.path.insert(0, os.path.join(HERE, "..", "..", "roles", "loopback", "files"))
-import loopback_plan  # noqa: E402
 
 
 USERNET = "c9ee05e483a0a987e80f6dc92c679900ca359742a1bf1c16d2868111bfa3997f"

@@ -1,19 +1,17 @@
-"""Unit tests of the loopback role's planner (roles/loopback/files/loopback_plan.py).
+"""Unit tests of the loopback role's planner (plugins/module_utils/loopback_plan.py, run by the loopback_plan module).
 
 Fed with unit-file text written here (shaped like the units of Ollama's install.sh, `systemctl edit`
 drop-ins and typical pip-installed runtimes), no systemd needed.
 """
-import base64
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-FILES = os.path.join(os.path.dirname(__file__), "..", "..", "files")
-sys.path.insert(0, FILES)
-import loopback_plan as lp  # noqa: E402
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.aihost.hardening.plugins.module_utils import loopback_plan as lp
+from ansible_collections.aihost.hardening.plugins.module_utils.runtime_catalog import catalog_summary, load_catalog
+from ansible_collections.aihost.hardening.plugins.modules import loopback_plan as module
 
 DROPIN = "zz-aihost-loopback.conf"
 
@@ -150,24 +148,25 @@ def test_environment_quoting():
     assert lp.quote_env_assignment("A", 'x"y%z\\') == 'Environment="A=x\\"y%%z\\\\"'
 
 
-def test_command_line_interface():
-    request = base64.b64encode(json.dumps({"dropin_name": DROPIN, "runtimes": []}).encode()).decode()
-    out = subprocess.run([sys.executable, os.path.join(FILES, "loopback_plan.py"), request],
-                         stdout=subprocess.PIPE, check=True, universal_newlines=True).stdout
-    assert json.loads(out) == {"units": [], "dropins": {}, "originals": {}, "findings": [], "managed": []}
-    bad = subprocess.run([sys.executable, os.path.join(FILES, "loopback_plan.py"), "not-base64!"],
-                         stderr=subprocess.PIPE, universal_newlines=True, check=False)
-    assert bad.returncode == 2 and "bad request" in bad.stderr
+def run_module(capsys, args):
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            module.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def test_the_module_returns_the_plan_and_changes_nothing(capsys):
+    out = run_module(capsys, {"dropin_name": DROPIN, "runtimes": []})
+    assert out["changed"] is False
+    assert out["plan"] == {"units": [], "dropins": {}, "originals": {}, "findings": [], "managed": []}
+    bad = run_module(capsys, {"runtimes": []})
+    assert bad["failed"] and "dropin_name" in bad["msg"]
 
 
 # ---------------------------------------------------------------- the catalog's knobs, as shipped
 
 def catalog_runtime(name, unit="x.service", port=None, pid=10):
     """A runtime as the role hands it to the planner, with the bind knob of the real catalog."""
-    collections = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", ".collections"))
-    if collections not in sys.path:
-        sys.path.insert(0, collections)
-    from ansible_collections.aihost.hardening.plugins.module_utils.runtime_catalog import catalog_summary, load_catalog
     summary = catalog_summary(load_catalog()[0][name])
     port = port or summary["default_ports"][0]
     return {"name": name, "display_name": summary["display_name"], "bind_knob": summary["bind_knob"],
@@ -248,7 +247,6 @@ def test_an_internal_error_names_the_line_not_the_data(monkeypatch, capsys):
     def broken(*_args, **_kwargs):
         raise KeyError("sk-hostile-123")
     monkeypatch.setattr(lp, "plan", broken)
-    request = base64.b64encode(json.dumps({"dropin_name": DROPIN, "runtimes": []}).encode()).decode()
-    assert lp.main(["loopback_plan.py", request]) == 1
-    err = capsys.readouterr().err
-    assert "internal error: KeyError at line" in err and "sk-hostile-123" not in err
+    out = run_module(capsys, {"dropin_name": DROPIN, "runtimes": []})
+    assert out["failed"] and "internal error: KeyError at test_loopback_plan.py line" in out["msg"]
+    assert "sk-hostile-123" not in json.dumps(out)

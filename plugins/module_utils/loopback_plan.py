@@ -3,9 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Work out, read-only, how to bind each exposed AI runtime to loopback.
 
-Run on the target by the loopback role (``ansible.builtin.script``). It changes nothing: it reads
-the systemd units (fragment and drop-ins, in systemd's order) and the environment files they load,
-and prints one JSON document on stdout:
+Run on the target through the ``loopback_plan`` module, for the loopback role. It changes nothing:
+it reads the systemd units (fragment and drop-ins, in systemd's order) and the environment files
+they load, and returns (``plan(request)``) one document:
 
     {"units": [{"unit", "runtime", "knob_kind", "env_file_edits": [...], "changes": [...],
                 "copies_command_line": bool}],
@@ -20,7 +20,7 @@ items at -v): the role reads them by unit name, under no_log, and diffs only dro
 own lines. ``changes`` says what a drop-in changes in words that never quote the host's text, and
 no finding quotes a unit's values.
 
-Input (argv[1], base64 of JSON): {"dropin_name", "loopback_address", "runtimes": [...]}, where each
+Input: {"dropin_name", "loopback_address", "runtimes": [...]}, where each
 runtime is an entry of ``ansible_facts.aihost_runtime.runtimes`` (from ``ai_runtime_facts``) whose
 exposure is wider than loopback. The role applies the plan with ordinary, check-mode-aware modules.
 
@@ -28,17 +28,17 @@ Everything here is driven by the runtime's ``bind_knob`` from the collection's c
 ``env`` (an environment variable), ``flag`` (a command-line option), ``config`` (a key in a config
 file). Only the knob and its ``alternatives`` are rewritten; ``read_only`` names (Ray's
 --node-ip-address) are never touched. Nothing is specific to one runtime. Anything this cannot do safely becomes a finding that
-says what to do by hand; it never guesses. Standard library only; Python 3.8+.
+says what to do by hand; it never guesses. Standard library only.
 """
 
 from __future__ import absolute_import, division, print_function
 
-import base64
+__metaclass__ = type
+
 import json
 import os
 import re
 import subprocess
-import sys
 
 SHELLS = ("sh", "bash", "dash", "zsh", "ksh", "ash", "busybox")
 EXEC_PREFIX_CHARS = "@-:+!|"
@@ -632,30 +632,3 @@ def knob_hint(knob):
     if kind == "config" and name:
         return "setting %s" % name
     return "see its documentation"
-
-
-def main(argv):
-    if len(argv) != 2:
-        sys.stderr.write("usage: loopback_plan.py <base64 JSON request>\n")
-        return 2
-    try:
-        request = json.loads(base64.b64decode(argv[1]).decode("utf-8"))
-    except (ValueError, TypeError) as exc:
-        sys.stderr.write("loopback_plan.py: bad request: %s\n" % exc)
-        return 2
-    try:
-        result = plan(request)
-    except Exception as exc:  # pylint: disable=broad-except
-        # No message and no traceback: both could quote a unit's text. Where it broke is enough.
-        trace = sys.exc_info()[2]
-        while trace.tb_next is not None:
-            trace = trace.tb_next
-        sys.stderr.write("loopback_plan.py: internal error: %s at line %d\n" % (type(exc).__name__, trace.tb_lineno))
-        return 1
-    json.dump(result, sys.stdout, indent=None, sort_keys=True)
-    sys.stdout.write("\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))
