@@ -22,6 +22,13 @@ import re
 import shlex
 import stat
 
+try:
+    import grp
+    import pwd
+except ImportError:  # pragma: no cover - not Linux
+    grp = None
+    pwd = None
+
 _USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 _DIRECTIVE = re.compile(r"^[A-Z][A-Za-z]+$")
 # Directories too wide to be an allowed root (their subdirectories may be).
@@ -386,6 +393,31 @@ class Planner(object):
     def login_defs(self):
         return parse_login_defs(self._read("/etc/login.defs"))
 
+    # The files miss accounts from LDAP, sssd or NIS; useradd would then create a local account
+    # that shadows a directory one of the same name. Ask NSS for each name the plan would use (a
+    # lookup by name works where enumeration is off, as it is by default in sssd). Only on the live
+    # host: a test root has no NSS of its own.
+    def user(self, name):
+        """The account NAME as NSS resolves it (parse_passwd's shape), or None."""
+        if self.root not in ("/", "") or pwd is None:
+            return None
+        try:
+            entry = pwd.getpwnam(name)
+        except (KeyError, OverflowError, ValueError):
+            return None
+        return {"name": entry.pw_name, "uid": entry.pw_uid, "gid": entry.pw_gid, "home": entry.pw_dir,
+                "shell": entry.pw_shell}
+
+    def group_named(self, name):
+        """The group NAME as NSS resolves it (parse_group's shape), or None."""
+        if self.root not in ("/", "") or grp is None:
+            return None
+        try:
+            entry = grp.getgrnam(name)
+        except (KeyError, OverflowError, ValueError):
+            return None
+        return {"name": entry.gr_name, "gid": entry.gr_gid, "members": list(entry.gr_mem)}
+
     def realpath(self, path):
         full = os.path.join(self.root, path.lstrip("/"))
         real = os.path.realpath(full)
@@ -620,8 +652,12 @@ def plan(params, host, catalog):
             errors.append("aihost_service_users_names: user %r would serve both %s and %s; each runtime needs its own"
                           % (user, seen_users[user], name))
         seen_users[user] = name
+        if user not in users and host.user(user):
+            users[user] = host.user(user)
         account = users.get(user)
         group_name = user
+        if group_name not in groups and host.group_named(group_name):
+            groups[group_name] = host.group_named(group_name)
         group_exists = group_name in groups
         if account:
             problem = account_problem(account, defs, non_login)

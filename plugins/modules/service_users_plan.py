@@ -19,7 +19,9 @@ description:
   - Picks the managed runtimes (detected runtimes with a systemd unit), chooses each one's service
     user, resolves its data directories on the target (C(realpath)), checks every input against
     C(/etc/passwd), C(/etc/group) and C(/etc/login.defs), and builds the text of the sandbox
-    drop-in of each unit.
+    drop-in of each unit. Each service user and group name is also looked up through NSS (on the live
+    host, O(root=/)), so an LDAP, sssd or NIS account of that name counts as existing: it is
+    refused or adopted by the same rules, never shadowed by a new local account.
   - Fails, listing every problem, when a service user name collides with a human or shared
     account, a declared data directory (O(data_dirs)) lies outside the allowed roots, is an allowed
     root itself, a system directory, a system tree such as C(/var/lib/dpkg), C(/var/lib/docker),
@@ -160,7 +162,7 @@ attributes:
   platform:
     support: full
     platforms: [linux]
-    description: Reads C(/etc/passwd), C(/etc/group), C(/etc/login.defs) and resolves paths on the target.
+    description: Reads C(/etc/passwd), C(/etc/group), C(/etc/login.defs), asks NSS for the service user and group names, and resolves paths on the target.
 """
 
 EXAMPLES = r"""

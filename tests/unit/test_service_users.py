@@ -125,6 +125,37 @@ def test_human_group_name_is_refused_when_the_user_is_new(host, catalog):
     assert any("group 'shared'" in e and "human group" in e for e in result["errors"])
 
 
+class DirectoryPlanner(su.Planner):
+    """The fixture root, plus accounts that only NSS knows (LDAP, sssd): not in /etc/passwd or /etc/group."""
+
+    DIRECTORY_USERS = {"mlflow": {"name": "mlflow", "uid": 5001, "gid": 5001, "home": "/home/mlflow", "shell": "/bin/bash"}}
+    DIRECTORY_GROUPS = {"jupyter": {"name": "jupyter", "gid": 5002, "members": ["bob"]}}
+
+    def user(self, name):
+        return self.DIRECTORY_USERS.get(name)
+
+    def group_named(self, name):
+        return self.DIRECTORY_GROUPS.get(name)
+
+
+def test_a_directory_account_of_the_same_name_is_refused_not_shadowed(host, catalog):
+    directory = DirectoryPlanner(host.root)
+    result = make_plan(directory, catalog, [runtime("mlflow", data_paths=["/var/lib/mlflow"])])
+    assert result["services"] == []
+    assert any("user 'mlflow'" in e and "human account" in e for e in result["errors"]), result["errors"]
+    result = make_plan(directory, catalog, [runtime("jupyter")])
+    assert any("group 'jupyter'" in e and "human group" in e for e in result["errors"]), result["errors"]
+    # Without the directory, both names are free and would be created.
+    assert make_plan(host, catalog, [runtime("mlflow", data_paths=["/var/lib/mlflow"])])["errors"] == []
+
+
+def test_names_are_asked_of_nss_only_on_the_live_host(host):
+    assert host.user("root") is None and host.group_named("root") is None
+    live = su.Planner("/")
+    assert live.user("root")["uid"] == 0 and live.group_named("root")["gid"] == 0
+    assert live.user("no-such-account-here") is None and live.group_named("no-such-group-here") is None
+
+
 @pytest.mark.parametrize("bad", ["/", "/home", "/home/alice/models", "/etc/ollama", "/var/lib", "/var/lib/sneaky",
                                  "/usr/local/share/x"])
 def test_data_dir_outside_allowed_roots_is_refused(host, catalog, bad):
