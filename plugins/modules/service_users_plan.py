@@ -20,7 +20,7 @@ description:
     user, resolves its data directories on the target (C(realpath)), checks every input against
     C(/etc/passwd), C(/etc/group) and C(/etc/login.defs), and builds the text of the sandbox
     drop-in of each unit. Each service user and group name is also looked up through NSS (on the live
-    host, O(root=/)), so an LDAP, sssd or NIS account of that name counts as existing: it is
+    host, O(root=/)), so an LDAP, sssd or NIS account of that name counts as existing. It is
     refused or adopted by the same rules, never shadowed by a new local account.
   - Fails, listing every problem, when a service user name collides with a human or shared
     account, a declared data directory (O(data_dirs)) lies outside the allowed roots, is an allowed
