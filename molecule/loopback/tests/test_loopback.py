@@ -4,7 +4,8 @@ Prepare started REAL Jupyter Server (:8888, --ip=0.0.0.0), MLflow (:5000, --host
 Gradio app (:7860, GRADIO_SERVER_NAME=0.0.0.0), plus the labelled Ollama stand-in (:11434,
 OLLAMA_HOST=0.0.0.0:11434 in override.conf), all from systemd units, and an admin's daemon.json.
 Converge ran the role with two remote-access entries limited to the scenario's Docker network:
-Ollama behind a token on 8443 (max body 1m) and Jupyter behind basic auth on 8444.
+Ollama behind a token on 8443 (max body 1m, 60 requests a minute with a burst of 5) and Jupyter
+behind basic auth on 8444.
 The peer container `loopback-scanner` (nmap, curl) plays the network.
 """
 import json
@@ -126,6 +127,30 @@ def test_token_proxy_limits_request_bodies(host, scanner, address):
     assert status == 413
     status, _body = curl(scanner, "https://%s:%d/api/tags" % (address, TOKEN_PROXY), auth, "-X GET")
     assert status == 200
+
+
+def test_token_proxy_answers_a_burst_past_its_limit_with_429(host, scanner, address):
+    """60 requests a minute, burst 5: of 20 authenticated requests sent back to back, about 6 pass
+    (plus one per elapsed second) and the rest get 429 at once. The access log names the token by its
+    ID (the start of the SHA-256 of the token file), never the token."""
+    token = secret(host, "%d.token" % TOKEN_PROXY)
+    url = "https://%s:%d/api/version" % (address, TOKEN_PROXY)
+    scanner.check_output("sleep 6")  # the earlier tests' requests have left the bucket
+    out = scanner.check_output(
+        "start=$(date +%%s); for i in $(seq 20); do curl -sk --max-time 20 -o /dev/null -w '%%{http_code}\\n' "
+        "-H 'Authorization: Bearer %s' %s; done; echo elapsed=$(( $(date +%%s) - start ))" % (token, url))
+    codes = [int(line) for line in out.split() if line.isdigit()]
+    elapsed = int(out.rsplit("elapsed=", 1)[1])
+    # nginx's leaky bucket: burst + 1 at once, then one a second (one more for rounding).
+    passed_at_most = 5 + 2 + elapsed
+    assert len(codes) == 20 and set(codes) <= {200, 429}, out
+    assert 1 <= codes.count(200) <= passed_at_most, out
+    assert codes.count(429) >= 20 - passed_at_most, out
+    log = host.check_output("cat /var/log/nginx/aihost-loopback-%d.access.log" % TOKEN_PROXY)
+    token_id = host.check_output("sha256sum %s/%d.token" % (SECRETS, TOKEN_PROXY))[:12]
+    assert re.search(r'"GET /api/version HTTP/1\.1" 429 .* client=token:%s$' % token_id, log, re.M), log[-2000:]
+    assert token not in log
+    scanner.check_output("sleep 6")  # leave the bucket empty for the tests after this one
 
 
 def test_basic_proxy(host, scanner, address):

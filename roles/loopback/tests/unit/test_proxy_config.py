@@ -12,6 +12,7 @@ import pytest
 
 ROLE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CHECKOUT = os.path.abspath(os.path.join(ROLE, "..", ".."))
+TOKEN_SHA256 = "3f1c0a9be2d47c11" + "0" * 48
 CIPHERS = ("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
            "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305")
 
@@ -22,9 +23,13 @@ def render(auth):
     environment.filters["comment"] = lambda text: "# " + text
     item = {"display_name": "Ollama", "runtime": "ollama", "upstream_port": 11434, "port": 8443, "auth": auth,
             "sources": ["10.0.0.0/8"], "ipv6": False, "tls_cert": "/etc/aihost/loopback/8443.crt",
-            "tls_key": "/etc/aihost/loopback/8443.key", "max_body_size": "16m", "upstream_host_header": "upstream"}
+            "tls_key": "/etc/aihost/loopback/8443.key", "max_body_size": "16m", "upstream_host_header": "upstream",
+            "requests_per_minute": 120, "burst": 40, "connections_per_client": 16}
+    token_files = {"results": [{"item": {"port": 8443}, "stat": {"exists": True, "checksum": TOKEN_SHA256}},
+                               {"item": {"port": 9000}, "stat": {"exists": True, "checksum": "f" * 64}}]}
     return environment.get_template("proxy.conf.j2").render(
-        item=item, ansible_managed="Ansible managed", aihost_loopback_secrets_dir="/etc/aihost/loopback")
+        item=item, ansible_managed="Ansible managed", aihost_loopback_secrets_dir="/etc/aihost/loopback",
+        aihost_loopback__token_files=token_files)
 
 
 @pytest.mark.parametrize("auth", ["token", "basic"])
@@ -40,10 +45,32 @@ def test_tls_is_1_2_and_1_3_with_forward_secret_aead_ciphers_only(auth):
     ("token", 'ssl_certificate     "/etc/aihost/loopback/8443.crt";'),
     ("token", 'ssl_certificate_key "/etc/aihost/loopback/8443.key";'),
     ("basic", 'auth_basic_user_file "/etc/aihost/loopback/8443.htpasswd";'),
-    ("basic", 'access_log "/var/log/nginx/aihost-loopback-8443.access.log";'),
+    ("basic", 'access_log "/var/log/nginx/aihost-loopback-8443.access.log" aihost_loopback_8443;'),
 ])
 def test_every_path_in_the_configuration_is_quoted(auth, directive):
     assert directive in render(auth)
+
+
+@pytest.mark.parametrize("auth", ["token", "basic"])
+def test_each_client_is_limited_in_rate_and_connections_with_429(auth):
+    text = render(auth)
+    assert "limit_req_zone $binary_remote_addr zone=aihost_loopback_req_8443:1m rate=120r/m;" in text
+    assert "limit_conn_zone $binary_remote_addr zone=aihost_loopback_conn_8443:1m;" in text
+    server = text[text.index("server {"):]
+    assert "limit_req zone=aihost_loopback_req_8443 burst=40 nodelay;" in server
+    assert "limit_conn aihost_loopback_conn_8443 16;" in server
+    assert "limit_req_status 429;" in server and "limit_conn_status 429;" in server
+
+
+def test_the_access_log_names_the_token_by_id_and_logs_no_query_or_header():
+    text = render("token")
+    assert '"token:3f1c0a9be2d4";' in text
+    log_format = text[text.index("log_format aihost_loopback_8443"):text.index("server {")]
+    assert "$uri" in log_format and "$request " not in log_format and "$request_uri" not in log_format
+    assert "$args" not in log_format and "$http_" not in log_format
+    assert "client=$aihost_loopback_client_8443" in log_format
+    assert 'aihost-loopback-8443.access.log" aihost_loopback_8443;' in text
+    assert '"user:$remote_user"' in render("basic")
 
 
 # ---------------------------------------------------------------- input checks (validate.yml)
@@ -122,3 +149,14 @@ def test_plain_absolute_paths_pass(tmp_path):
                                  "aihost_loopback_remote_access": [entry(tls_cert="/etc/ssl/host.crt",
                                                                          tls_key="/etc/ssl/private/host.key")]})
     assert result == {"failed": False}
+
+
+def test_limits_that_are_not_whole_numbers_in_range_are_refused(tmp_path):
+    entries = [entry(port=8443, requests_per_minute=0), entry(port=8444, burst="10; include /etc/shadow"),
+               entry(port=8445, connections_per_client=100000), entry(port=8446, requests_per_minute=-5)]
+    result = validate(tmp_path, {"aihost_loopback_secrets_dir": "/etc/aihost/loopback", "aihost_loopback_remote_access": entries})
+    assert result["failed"] is True
+    assert "aihost_loopback_remote_access[0].requests_per_minute: 0 is not a whole number from 1 to 60000" in result["msg"]
+    assert "aihost_loopback_remote_access[1].burst: 10; include /etc/shadow is not a whole number from 1 to 10000" in result["msg"]
+    assert "aihost_loopback_remote_access[2].connections_per_client: 100000 is not a whole number from 1 to 10000" in result["msg"]
+    assert "aihost_loopback_remote_access[3].requests_per_minute: -5 is not a whole number" in result["msg"]
