@@ -127,9 +127,8 @@ def _write_tree(directory, tree):
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(path, 0o644)
-    for parent, dirnames, filenames in os.walk(directory):
+    for parent, _subdirs, _files in os.walk(directory):
         os.chmod(parent, 0o755)
-        del dirnames, filenames
 
 
 def apply(root, files, version, steps):

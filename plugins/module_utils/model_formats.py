@@ -59,7 +59,7 @@ except ImportError:  # pragma: no cover - Python built without liblzma
 try:
     from .pickle_scan import (PickleLimit, SEVERITY_RANK, classify_global, looks_like_pickle, max_severity,
                               opcode_start, scan_pickles)
-except ImportError:  # pragma: no cover - loaded as a top-level module (tests, the verify CLI)
+except ImportError:  # pragma: no cover - loaded as a top-level module (benchmarks, any revision)
     from pickle_scan import (PickleLimit, SEVERITY_RANK, classify_global, looks_like_pickle, max_severity,
                              opcode_start, scan_pickles)
 

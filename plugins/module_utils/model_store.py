@@ -40,7 +40,7 @@ import time
 try:
     from .model_formats import inspect_stream, verdict_of, FORMAT_VERSION
     from .pickle_scan import max_severity
-except ImportError:  # pragma: no cover - top-level import (tests, the verify CLI)
+except ImportError:  # pragma: no cover - top-level import (benchmarks load any revision's scanner so)
     from model_formats import inspect_stream, verdict_of, FORMAT_VERSION
     from pickle_scan import max_severity
 

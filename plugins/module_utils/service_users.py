@@ -652,12 +652,16 @@ def plan(params, host, catalog):
             errors.append("aihost_service_users_names: user %r would serve both %s and %s; each runtime needs its own"
                           % (user, seen_users[user], name))
         seen_users[user] = name
-        if user not in users and host.user(user):
-            users[user] = host.user(user)
+        if user not in users:
+            found = host.user(user)
+            if found:
+                users[user] = found
         account = users.get(user)
         group_name = user
-        if group_name not in groups and host.group_named(group_name):
-            groups[group_name] = host.group_named(group_name)
+        if group_name not in groups:
+            found = host.group_named(group_name)
+            if found:
+                groups[group_name] = found
         group_exists = group_name in groups
         if account:
             problem = account_problem(account, defs, non_login)

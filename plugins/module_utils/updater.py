@@ -273,14 +273,9 @@ def extract_tar(tar, dest):
 show = fs_trust.show
 
 
-def untrusted_reason(path, want_dir=False):
-    """None when only root can change PATH (module_utils/fs_trust.py, the audit's rule), else why not."""
-    return fs_trust.untrusted_reason(path, want_dir=want_dir)
-
-
 def require_trusted(path, what, want_dir=False):
-    """Raise UpdateError (nothing runs) unless untrusted_reason(path) is None."""
-    reason = untrusted_reason(path, want_dir)
+    """Raise UpdateError (nothing runs) unless only root can change PATH (fs_trust, the audit's rule)."""
+    reason = fs_trust.untrusted_reason(path, want_dir=want_dir)
     if reason:
         raise UpdateError('%s not run as root: %s (root never runs a file another user can change)' % (what, reason))
 
@@ -900,7 +895,7 @@ class BinaryRuntime(Runtime):
             parent = os.path.dirname(os.path.join(self.prefix, member))
             while not os.path.lexists(parent):
                 parent = os.path.dirname(parent)
-            reason = untrusted_reason(parent, want_dir=True)
+            reason = fs_trust.untrusted_reason(parent, want_dir=True)
             if reason:
                 raise UpdateError('not installing %s into %s: %s' % (member, self.prefix, reason))
         self._save_previous(members, current)

@@ -1,6 +1,7 @@
 """The host library install (module_utils/host_library.py, modules/host_library.py, action/host_library.py)."""
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -67,7 +68,6 @@ def test_the_installed_package_imports_as_the_collection(tmp_path):
     code = ("import sys; sys.path.insert(0, %r); "
             "from ansible_collections.aihost.hardening.plugins.module_utils import beta; print(beta.B)"
             % os.path.join(root, "current"))
-    import subprocess
     out = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, check=False)
     assert out.stdout.strip() == "2", out.stderr
 
@@ -153,7 +153,6 @@ def test_each_host_command_runs_from_an_installed_library(tmp_path, command, rol
     install(root, action.library_files())
     script = str(tmp_path / command)
     shutil.copy(os.path.join(os.path.dirname(action.MODULE_UTILS), "..", "roles", role, "files", source), script)
-    import subprocess
     out = subprocess.run([sys.executable, "-I", script, "--lib", os.path.join(root, "current"),
                           "--config", str(tmp_path / "missing.json")], capture_output=True, text=True, check=False)
     assert out.returncode == 2, out.stdout + out.stderr
@@ -168,6 +167,5 @@ def test_the_updates_command_refuses_an_unknown_name(tmp_path):
     script = str(tmp_path / "aihost-something")
     shutil.copy(os.path.join(os.path.dirname(action.MODULE_UTILS), "..", "roles", "updates", "files",
                              "aihost-updates-command"), script)
-    import subprocess
     out = subprocess.run([sys.executable, "-I", script], capture_output=True, text=True, check=False)
     assert out.returncode == 2 and "install this file as one of aihost-reboot-gate, aihost-updater" in out.stdout
