@@ -22,7 +22,9 @@ no finding quotes a unit's values.
 
 Input: {"dropin_name", "loopback_address", "runtimes": [...]}, where each
 runtime is an entry of ``ansible_facts.aihost_runtime.runtimes`` (from ``ai_runtime_facts``) whose
-exposure is wider than loopback. The role applies the plan with ordinary, check-mode-aware modules.
+exposure is wider than loopback and that no allowed exposure covers: ``sort_exposed()`` picks them.
+``proxies()`` and ``proxy_errors()`` complete the remote-access entries on this host. The role
+applies the plan with ordinary, check-mode-aware modules.
 
 Everything here is driven by the runtime's ``bind_knob`` from the collection's catalog, by kind:
 ``env`` (an environment variable), ``flag`` (a command-line option), ``config`` (a key in a config
@@ -632,3 +634,140 @@ def knob_hint(knob):
     if kind == "config" and name:
         return "setting %s" % name
     return "see its documentation"
+
+
+# ----------------------------------------------------------------------------------------------
+# Which exposed runtimes to rebind, and the remote-access proxies (the role's inputs on this host)
+# ----------------------------------------------------------------------------------------------
+
+def _unique(values):
+    return list(dict.fromkeys(values))
+
+
+def _port_list(values):
+    return ", ".join(str(value) for value in values)
+
+
+def sort_exposed(runtimes, allowed_exposures):
+    """Split the runtimes listening beyond loopback into those to rebind and notes on the rest.
+
+    An instance is left alone when an allowed exposure with a non-loopback scope names one of its
+    wide ports and names it or no runtime. A knob with ``ports`` moves only those (Ray: the
+    dashboard); the others are reported. Returns (rebind, notes): ``rebind`` in the shape plan()
+    takes, ``notes`` as findings ({runtime, kind, message}).
+    """
+    rebind, notes = [], []
+    for runtime in runtimes:
+        if runtime.get("exposure") not in ("all", "specific"):
+            continue
+        name = runtime.get("name")
+        display = runtime.get("display_name") or name
+        knob = runtime.get("bind_knob") or {}
+        wide_ports = _unique(item.get("port") for item in runtime.get("listen") or [] if wide(item.get("scope")))
+        knob_ports = knob.get("ports") or None
+        movable = wide_ports if knob_ports is None else [port for port in wide_ports if port in knob_ports]
+        covered = []
+        for entry in allowed_exposures:
+            if ((entry.get("scope") or "all") != "loopback" and int(entry.get("port")) in wide_ports
+                    and (entry.get("runtime") or name) == name):
+                covered.append(int(entry.get("port")))
+        covered = _unique(covered)
+        if covered:
+            notes.append(finding(runtime, "allowed",
+                                 "%s listens beyond loopback on port(s) %s, as aihost_loopback_allowed_exposures "
+                                 "allows: left as it is" % (display, _port_list(covered))))
+            uncovered = [port for port in wide_ports if port not in covered]
+            if uncovered:
+                notes.append(finding(runtime, "partly_allowed",
+                                     "%s: aihost_loopback_allowed_exposures allows port(s) %s, so it was left as it "
+                                     "is, but it also listens beyond loopback on %s; its bind setting moves all of "
+                                     "them: allow them too or bind them by hand"
+                                     % (display, _port_list(covered), _port_list(uncovered))))
+            continue
+        unmovable = [port for port in wide_ports if port not in movable]
+        if unmovable:
+            notes.append(finding(runtime, "unmovable",
+                                 "%s listens beyond loopback on port(s) %s, which its bind setting cannot move: only "
+                                 "the firewall keeps them off the network. %s"
+                                 % (display, _port_list(unmovable), knob.get("note") or "")))
+        if movable:
+            rebind.append({
+                "name": name, "display_name": runtime.get("display_name"), "bind_knob": runtime.get("bind_knob"),
+                "listen": runtime.get("listen") or [],
+                "processes": [{"pid": process.get("pid"), "unit": process.get("unit")}
+                              for process in runtime.get("processes") or []],
+                "units": [unit.get("name") if isinstance(unit, dict) else unit for unit in runtime.get("units") or []],
+                "containers": runtime.get("containers") or [],
+                "default_ports": runtime.get("default_ports") or [],
+            })
+    return rebind, notes
+
+
+def _upstream_port(entry, ports, defaults):
+    if entry.get("upstream_port") is not None:
+        return int(entry["upstream_port"])
+    if defaults and defaults[0] in ports:
+        return defaults[0]
+    if ports:
+        return ports[0]
+    return defaults[0] if defaults else None
+
+
+def proxies(remote_access, runtimes, secrets_dir):
+    """Each aihost_loopback_remote_access entry complete: its upstream port on this host and defaults."""
+    out = []
+    for index, entry in enumerate(remote_access):
+        instances = [runtime for runtime in runtimes if runtime.get("name") == entry.get("runtime")]
+        ports = _unique(item.get("port") for runtime in instances for item in runtime.get("listen") or []
+                        if item.get("protocol") == "tcp")
+        defaults = [port for runtime in instances for port in runtime.get("default_ports") or []]
+        port = int(entry.get("port"))
+        sources = entry.get("sources") or []
+        out.append({
+            "index": index,
+            "runtime": entry.get("runtime"),
+            "display_name": instances[0].get("display_name") if instances else entry.get("runtime"),
+            "detected": bool(instances),
+            "port": port,
+            "sources": sources,
+            "ipv6": any(":" in source for source in sources),
+            "auth": entry.get("auth") or "token",
+            "basic_user": entry.get("basic_user") or "aihost",
+            "upstream_port": _upstream_port(entry, ports, defaults),
+            "upstream_host_header": entry.get("upstream_host_header") or "upstream",
+            "max_body_size": str(entry.get("max_body_size") or "16m"),
+            "requests_per_minute": int(entry.get("requests_per_minute") or 120),
+            "burst": int(entry.get("burst") or 40),
+            "connections_per_client": int(entry.get("connections_per_client") or 16),
+            "tls_cert": entry.get("tls_cert") or "%s/%s.crt" % (secrets_dir, port),
+            "tls_key": entry.get("tls_key") or "%s/%s.key" % (secrets_dir, port),
+            "self_signed": entry.get("tls_cert") is None,
+        })
+    return out
+
+
+def proxy_errors(proxy_list, listeners):
+    """Why a proxy cannot be set up here: no upstream, the runtime's own port, or a port in use."""
+    errors = []
+    for proxy in proxy_list:
+        where = "aihost_loopback_remote_access[%d]" % proxy["index"]
+        if proxy["upstream_port"] is None:
+            errors.append("%s.runtime: %s is not detected on this host: start it first, or set upstream_port"
+                          % (where, proxy["runtime"]))
+        if proxy["upstream_port"] == proxy["port"]:
+            errors.append("%s.port: %s is the runtime's own port; the proxy needs another one" % (where, proxy["port"]))
+        for listener in listeners:
+            if (listener.get("protocol") == "tcp" and listener.get("port") == proxy["port"]
+                    and listener.get("process") != "nginx"):
+                errors.append("%s.port: %s is already in use by %s (pid %s) on %s" % (
+                    where, proxy["port"], listener.get("process") or "an unknown process", listener.get("pid"),
+                    listener.get("address")))
+    return _unique(errors)
+
+
+def published(proxy_list):
+    """The proxy ports in the shared allowed-exposures shape, for the firewall."""
+    return [{"port": proxy["port"], "proto": "tcp", "sources": proxy["sources"], "runtime": proxy["runtime"],
+             "process": "nginx", "scope": "all",
+             "reason": "TLS reverse proxy with %s auth in front of %s" % (proxy["auth"], proxy["runtime"])}
+            for proxy in proxy_list]

@@ -250,3 +250,103 @@ def test_an_internal_error_names_the_line_not_the_data(monkeypatch, capsys):
     out = run_module(capsys, {"dropin_name": DROPIN, "runtimes": []})
     assert out["failed"] and "internal error: KeyError at test_loopback_plan.py line" in out["msg"]
     assert "sk-hostile-123" not in json.dumps(out)
+
+
+# ---------------------------------------------------------------- which runtimes to rebind, and the proxies
+# Formerly Jinja in tasks/present.yml and remote_check.yml, with no test of their own (issue #18).
+
+def detected(name, ports, scope="all", knob=None, unit="x.service", default_ports=None):
+    listen = [{"protocol": "tcp", "address": "0.0.0.0" if scope == "all" else "127.0.0.1", "port": port,
+               "scope": scope, "pid": 10} for port in ports]
+    return {"name": name, "display_name": name.title(), "exposure": scope,
+            "bind_knob": knob or {"kind": "flag", "name": "--host", "loopback_value": "127.0.0.1"},
+            "listen": listen, "processes": [{"pid": 10, "unit": unit, "cmdline": ["/x"]}],
+            "units": [{"name": unit}], "containers": [], "default_ports": default_ports or ports[:1]}
+
+
+def test_loopback_runtimes_are_not_planned_and_exposed_ones_are():
+    rebind, notes = lp.sort_exposed([detected("ollama", [11434], scope="loopback"), detected("vllm", [8000])], [])
+    assert [item["name"] for item in rebind] == ["vllm"] and notes == []
+    assert rebind[0]["units"] == ["x.service"] and rebind[0]["processes"] == [{"pid": 10, "unit": "x.service"}]
+
+
+def test_an_allowed_exposure_leaves_the_runtime_and_says_so():
+    allowed = [{"port": 8000, "runtime": "vllm", "scope": "lan"}, {"port": 9999}]
+    rebind, notes = lp.sort_exposed([detected("vllm", [8000, 8001])], allowed)
+    assert rebind == []
+    assert [note["kind"] for note in notes] == ["allowed", "partly_allowed"]
+    assert notes[0]["message"] == ("Vllm listens beyond loopback on port(s) 8000, as aihost_loopback_allowed_exposures "
+                                   "allows: left as it is")
+    assert "also listens beyond loopback on 8001" in notes[1]["message"]
+
+
+@pytest.mark.parametrize("entry", [{"port": 8000, "runtime": "ollama"}, {"port": 8000, "scope": "loopback"},
+                                   {"port": 8001}])
+def test_an_exposure_for_another_runtime_port_or_loopback_does_not_cover(entry):
+    rebind, notes = lp.sort_exposed([detected("vllm", [8000])], [entry])
+    assert [item["name"] for item in rebind] == ["vllm"] and notes == []
+
+
+def test_a_knob_with_ports_moves_only_those_and_reports_the_rest():
+    knob = {"kind": "flag", "name": "--dashboard-host", "loopback_value": "127.0.0.1", "ports": [8265],
+            "note": "GCS port 6379 has no bind setting."}
+    rebind, notes = lp.sort_exposed([detected("ray", [6379, 8265], knob=knob)], [])
+    assert [item["name"] for item in rebind] == ["ray"]
+    assert notes == [{"runtime": "ray", "kind": "unmovable",
+                      "message": "Ray listens beyond loopback on port(s) 6379, which its bind setting cannot move: "
+                                 "only the firewall keeps them off the network. GCS port 6379 has no bind setting."}]
+    rebind, notes = lp.sort_exposed([detected("ray", [6379], knob=knob)], [])
+    assert rebind == [] and notes[0]["kind"] == "unmovable"
+
+
+def test_a_proxy_takes_the_runtime_port_and_the_defaults():
+    runtimes = [detected("jupyter", [8890, 8888], scope="loopback", default_ports=[8888])]
+    [proxy] = lp.proxies([{"runtime": "jupyter", "port": 8443, "sources": ["10.0.0.0/24", "fd00::/64"]}],
+                         runtimes, "/etc/aihost/loopback")
+    assert proxy == {
+        "index": 0, "runtime": "jupyter", "display_name": "Jupyter", "detected": True, "port": 8443,
+        "sources": ["10.0.0.0/24", "fd00::/64"], "ipv6": True, "auth": "token", "basic_user": "aihost",
+        "upstream_port": 8888, "upstream_host_header": "upstream", "max_body_size": "16m",
+        "requests_per_minute": 120, "burst": 40, "connections_per_client": 16,
+        "tls_cert": "/etc/aihost/loopback/8443.crt", "tls_key": "/etc/aihost/loopback/8443.key", "self_signed": True}
+    assert lp.published([proxy]) == [{
+        "port": 8443, "proto": "tcp", "sources": ["10.0.0.0/24", "fd00::/64"], "runtime": "jupyter",
+        "process": "nginx", "scope": "all", "reason": "TLS reverse proxy with token auth in front of jupyter"}]
+
+
+@pytest.mark.parametrize("listen, default_ports, entry, upstream", [
+    ([8890], [8888], {}, 8890),            # not on its default port: the port it listens on
+    ([], [8888], {}, 8888),                # not running: its default port
+    ([8890], [8888], {"upstream_port": 9000}, 9000),
+])
+def test_the_upstream_port(listen, default_ports, entry, upstream):
+    runtimes = [detected("jupyter", listen, scope="loopback", default_ports=default_ports)]
+    [proxy] = lp.proxies([dict({"runtime": "jupyter", "port": 8443, "sources": []}, **entry)], runtimes, "/s")
+    assert proxy["upstream_port"] == upstream
+
+
+def test_proxy_errors_name_the_entry_and_the_process_in_the_way():
+    entries = [{"runtime": "comfyui", "port": 8443, "sources": []},
+               {"runtime": "jupyter", "port": 8888, "sources": [], "tls_cert": "/c", "tls_key": "/k"},
+               {"runtime": "jupyter", "port": 9443, "sources": []}]
+    proxy_list = lp.proxies(entries, [detected("jupyter", [8888], scope="loopback")], "/s")
+    assert proxy_list[1]["self_signed"] is False and proxy_list[1]["tls_cert"] == "/c"
+    listeners = [{"protocol": "tcp", "port": 9443, "process": "python3", "pid": 77, "address": "0.0.0.0"},
+                 {"protocol": "tcp", "port": 8443, "process": "nginx", "pid": 5, "address": "0.0.0.0"},
+                 {"protocol": "udp", "port": 9443, "process": "x", "pid": 6, "address": "0.0.0.0"}]
+    assert lp.proxy_errors(proxy_list, listeners) == [
+        "aihost_loopback_remote_access[0].runtime: comfyui is not detected on this host: start it first, "
+        "or set upstream_port",
+        "aihost_loopback_remote_access[1].port: 8888 is the runtime's own port; the proxy needs another one",
+        "aihost_loopback_remote_access[2].port: 9443 is already in use by python3 (pid 77) on 0.0.0.0"]
+
+
+def test_the_module_sorts_plans_and_completes_the_proxies(capsys):
+    out = run_module(capsys, {"dropin_name": DROPIN, "runtimes": [detected("ray", [6379], knob={
+        "kind": "flag", "name": "--dashboard-host", "ports": [8265]})],
+        "remote_access": [{"runtime": "ray", "port": 6379, "sources": []}]})
+    assert out["changed"] is False and out["plan"]["units"] == []
+    assert [note["kind"] for note in out["notes"]] == ["unmovable"]
+    assert out["proxy_errors"] == [
+        "aihost_loopback_remote_access[0].port: 6379 is the runtime's own port; the proxy needs another one"]
+    assert out["published"][0]["port"] == 6379
