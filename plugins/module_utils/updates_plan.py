@@ -22,7 +22,13 @@ __metaclass__ = type
 import json
 import re
 
+from ansible_collections.aihost.hardening.plugins.module_utils import text_rules
+
 HEALTH_KEYS = ("host", "port", "url", "expect", "timeout")
+# \Z, not $: Python's $ also matches before a trailing newline, which would start a new line in a unit.
+RUNTIME_NAME = r"^[a-z][a-z0-9_]{0,62}\Z"
+HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]\Z"
+SHA256 = r"^[0-9a-fA-F]{64}\Z"
 SITE_PACKAGES = re.compile(r"^/.+/lib/python[0-9.]+/site-packages$")
 VENV_PYTHON = re.compile(r"^/.+/bin/python[0-9.]*$")
 
@@ -40,17 +46,16 @@ def _matches(pattern, value):
     return re.match(pattern, str(value)) is not None
 
 
-def input_errors(settings, runtimes, rules):
+def input_errors(settings, runtimes):
     """Refusals of the role's inputs that need no host, in the order of the variables.
 
     ``settings``: reboot_window_start, reboot_window_end, reboot_max_defer_days, environment, and
-    ``text_checks``: a list of {var, value or values, rule} for free text.
-    ``rules``: runtime_name, hhmm and sha256 regexes, and ``text`` ({rule: {regex, what}}).
+    ``text_checks``: a list of {var, value or values, rule} for free text (module_utils/text_rules.py).
     """
     errors = []
     for var in ("reboot_window_start", "reboot_window_end"):
         value = settings.get(var)
-        if not _matches(rules["hhmm"], value):
+        if not _matches(HHMM, value):
             errors.append("aihost_updates_%s=%s is not HH:MM" % (var, _shown(value)))
     max_defer = settings.get("reboot_max_defer_days")
     try:
@@ -67,12 +72,12 @@ def input_errors(settings, runtimes, rules):
     for index, entry in enumerate(runtimes):
         label = _label(index)
         name = entry.get("name")
-        if not _matches(rules["runtime_name"], name if name is not None else ""):
+        if not _matches(RUNTIME_NAME, name if name is not None else ""):
             errors.append("%s.name=%s is not lower_snake (a-z, 0-9, _)" % (label, json.dumps(name)))
         elif names.count(name) > 1:
             errors.append("%s.name=%s is listed twice" % (label, name))
         sha256 = entry.get("sha256")
-        if sha256 and not _matches(rules["sha256"], sha256):
+        if sha256 and not _matches(SHA256, sha256):
             errors.append("%s.sha256=%s is not a SHA-256 hex digest" % (label, sha256))
         if sha256 and not entry.get("version"):
             errors.append("%s.sha256 pins one download: set %s.version too" % (label, label))
@@ -91,21 +96,12 @@ def input_errors(settings, runtimes, rules):
             if key not in HEALTH_KEYS:
                 errors.append("%s.health.%s is not a health key" % (label, key))
 
-    checks = []
-    for check in settings.get("text_checks") or []:
-        if "values" in check:
-            checks.extend(("%s[%d]" % (check["var"], index), value, check["rule"])
-                          for index, value in enumerate(check["values"] or []))
-        else:
-            checks.append((check["var"], check.get("value"), check["rule"]))
+    checks = list(settings.get("text_checks") or [])
     for index, entry in enumerate(runtimes):
         for key in ("on_calendar", "randomized_delay"):
             if entry.get(key):
-                checks.append(("%s.%s" % (_label(entry.get("name", index)), key), entry[key], "systemd_time"))
-    for var, value, rule in checks:
-        if not _matches(rules["text"][rule]["regex"], value):
-            errors.append("%s=%s is not %s" % (var, _shown(value), rules["text"][rule]["what"]))
-    return errors
+                checks.append(["%s.%s" % (_label(entry.get("name", index)), key), entry[key], "systemd_time"])
+    return errors + text_rules.text_errors(checks)
 
 
 def systemd_checks(settings, runtimes):

@@ -30,7 +30,8 @@ options:
   settings:
     description:
       - The role's scalar inputs by short name (C(reboot_window_start), C(os_enabled), C(runtime_on_calendar), and so
-        on), plus C(text_checks), a list of C(var), C(value) or C(values), and C(rule) (a key of C(text) in O(rules)).
+        on), plus C(text_checks), a list of C(var), C(value) or C(values), and C(rule) (see the
+        P(aihost.hardening.text_errors#filter) filter).
     type: dict
     required: true
   runtimes:
@@ -51,10 +52,6 @@ options:
     description: Download sources of install-script runtimes by runtime name (the role's C(vars/main.yml)).
     type: dict
     default: {}
-  rules:
-    description: The regexes C(runtime_name), C(hhmm) and C(sha256), and C(text) - for each rule its C(regex) and C(what).
-    type: dict
-    required: true
 attributes:
   check_mode:
     support: full
@@ -75,7 +72,6 @@ EXAMPLES = r"""
     runtimes: "{{ aihost_updates_runtimes }}"
     detected: "{{ ansible_facts.aihost_runtime.runtimes }}"
     defaults: {policy: notify, on_calendar: daily, randomized_delay: 1h, health_timeout: 120}
-    rules: "{{ aihost_updates__rules }}"
   no_log: true
   register: plan_run
 """
@@ -113,13 +109,12 @@ def main():
             detected=dict(type="list", elements="dict", default=[]),
             defaults=dict(type="dict", required=True),
             binary_sources=dict(type="dict", default={}),
-            rules=dict(type="dict", required=True),
         ),
         supports_check_mode=True,
     )
     params = module.params
     names = [entry.get("name") for entry in params["runtimes"]]
-    errors = updates_plan.input_errors(params["settings"], params["runtimes"], params["rules"])
+    errors = updates_plan.input_errors(params["settings"], params["runtimes"])
     if not errors:
         calendars, timespans = updates_plan.systemd_checks(params["settings"], params["runtimes"])
 

@@ -1,5 +1,5 @@
-"""Free text that the updates and model_integrity roles write into unit files, a deb822 .sources file
-and APT files is refused before any change, with a message that names the variable and shows the
+"""Free text that the updates, model_integrity and loopback roles write into unit files, a deb822 .sources file,
+APT files and the nginx configuration is refused before any change, with a message that names the variable and shows the
 value (issue #16): a newline would add a line or a field, a space a word, '%' a systemd specifier.
 
 Runs each role's validate tasks (read-only: assertions and `systemd-analyze`) on localhost with
@@ -116,4 +116,29 @@ def test_model_integrity_asks_systemd_about_the_calendar_syntax(tmp_path):
 @pytest.mark.parametrize("role", ["updates", "model_integrity"])
 def test_the_defaults_pass(tmp_path, role):
     rc, failures = validate(tmp_path, role, {})
+    assert (rc, failures) == (0, [])
+
+
+def test_loopback_refuses_a_proxy_path_that_would_add_an_nginx_directive(tmp_path):
+    bad = {"aihost_loopback_secrets_dir": "/etc/aihost/loopback;\ninclude /tmp/x",
+           "aihost_loopback_remote_access": [{"runtime": "jupyter", "port": 8443, "sources": ["10.0.0.0/24"],
+                                              "tls_cert": "/etc/ssl/a.crt", "burst": 0}]}
+    rc, failures = validate(tmp_path, "loopback", bad)
+    assert rc != 0 and len(failures) == 1, failures
+    assert failures[0].startswith('aihost_loopback_secrets_dir: "/etc/aihost/loopback;\\ninclude /tmp/x" must be')
+    assert "aihost_loopback_remote_access[0]: tls_cert and tls_key go together (got only tls_cert)" in failures[0]
+    assert "aihost_loopback_remote_access[0].burst: 0 is not a whole number from 1 to 10000" in failures[0]
+    rc, failures = validate(tmp_path, "loopback", {})
+    assert (rc, failures) == (0, [])
+
+
+def test_metrics_refuses_a_timer_pattern_or_path_that_would_add_words_to_its_units(tmp_path):
+    bad = {"aihost_metrics_timers": ["aihost-*.timer", "x.timer --now; reboot"],
+           "aihost_metrics_textfile_dir": "/var/lib/node_exporter/textfile_collector\nExecStart=/tmp/x"}
+    rc, failures = validate(tmp_path, "metrics", bad)
+    assert rc != 0 and len(failures) == 1, failures
+    assert ('aihost_metrics_textfile_dir="/var/lib/node_exporter/textfile_collector\\nExecStart=/tmp/x" is not an '
+            'absolute path') in failures[0]
+    assert 'aihost_metrics_timers[1]="x.timer --now; reboot" is not a timer unit name' in failures[0]
+    rc, failures = validate(tmp_path, "metrics", {})
     assert (rc, failures) == (0, [])

@@ -18,8 +18,6 @@ ROLE_VARS = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "update
 
 with open(ROLE_VARS) as handle:
     _VARS = yaml.safe_load(handle)
-RULES = {"runtime_name": _VARS["aihost_updates__runtime_name_regex"], "hhmm": _VARS["aihost_updates__hhmm_regex"],
-         "sha256": _VARS["aihost_updates__sha256_regex"], "text": _VARS["aihost_updates__text_rules"]}
 SOURCES = _VARS["aihost_updates__binary_sources"]
 DEFAULTS = {"policy": "notify", "on_calendar": "daily", "randomized_delay": "1h", "health_timeout": 120}
 SETTINGS = {"reboot_window_start": "03:00", "reboot_window_end": "05:00", "reboot_max_defer_days": 7,
@@ -52,7 +50,7 @@ def jupyter_facts(venv="/opt/jupyter", unit="jupyter.service", port=8888, scope=
 def test_good_input_passes():
     runtimes = [{"name": "ollama", "sha256": DIGEST, "version": "0.17.1", "health": {"port": 11434}},
                 {"name": "vllm", "constraint": "<0.12", "on_calendar": "weekly"}]
-    assert up.input_errors(SETTINGS, runtimes, RULES) == []
+    assert up.input_errors(SETTINGS, runtimes) == []
 
 
 @pytest.mark.parametrize("change, message", [
@@ -62,7 +60,7 @@ def test_good_input_passes():
     ({"environment": {"BAD-NAME": "x"}}, "aihost_updates_environment: BAD-NAME is not an environment variable name"),
 ])
 def test_settings_refused(change, message):
-    errors = up.input_errors(dict(SETTINGS, **change), [], RULES)
+    errors = up.input_errors(dict(SETTINGS, **change), [])
     assert len(errors) == 1 and errors[0].startswith(message), errors
 
 
@@ -78,12 +76,12 @@ def test_settings_refused(change, message):
      'aihost_updates_runtimes[vllm].on_calendar="daily\\nExecStart=/tmp/x" is not a systemd calendar expression'),
 ])
 def test_runtime_entries_refused(entry, message):
-    errors = up.input_errors(SETTINGS, [entry], RULES)
+    errors = up.input_errors(SETTINGS, [entry])
     assert len(errors) == 1 and errors[0].startswith(message), errors
 
 
 def test_a_name_listed_twice_is_named_at_its_second_place():
-    errors = up.input_errors(SETTINGS, [{"name": "vllm"}, {"name": "vllm"}], RULES)
+    errors = up.input_errors(SETTINGS, [{"name": "vllm"}, {"name": "vllm"}])
     assert errors == ["aihost_updates_runtimes[0].name=vllm is listed twice",
                       "aihost_updates_runtimes[1].name=vllm is listed twice"]
 
@@ -93,7 +91,7 @@ def test_text_checks_name_the_list_index():
         {"var": "aihost_updates_os_security_components", "values": ["main", "contrib\nTrusted: yes"], "rule": "component"},
         {"var": "aihost_updates_bin_dir", "value": "/usr/local/sbin /tmp/x", "rule": "path"},
         {"var": "aihost_updates_gpu_driver_branch", "value": 550, "rule": "branch"}])
-    assert up.input_errors(settings, [], RULES) == [
+    assert up.input_errors(settings, []) == [
         'aihost_updates_os_security_components[1]="contrib\\nTrusted: yes" is not an APT component such as main '
         'or non-free-firmware',
         'aihost_updates_bin_dir="/usr/local/sbin /tmp/x" is not an absolute path of letters, digits and . _ / + @ : - '
