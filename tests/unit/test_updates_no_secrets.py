@@ -1,8 +1,9 @@
 """The updates role never prints the credentials it writes into an updater configuration (issue #16):
 an index URL with user:password in pip_extra_args, tokens in aihost_updates_environment and in a
-download URL. Runs the role's resolve and runtimes tasks on localhost in check mode (nothing is
-written) with -vvv and --diff, which print every loop item, every module argument and every diff,
-and looks for the secrets in everything Ansible printed. A failure still names the runtime."""
+download URL. Runs the role's validate tasks (input checks and runtime resolution) and its runtimes
+tasks on localhost in check mode (nothing is written) with -vvv and --diff, which print every loop
+item, every module argument and every diff, and looks for the secrets in everything Ansible printed.
+A failure still names the runtime."""
 import json
 import os
 import subprocess
@@ -24,7 +25,7 @@ PLAY = """
   tasks:
     - ansible.builtin.include_role:
         name: aihost.hardening.updates
-        tasks_from: resolve
+        tasks_from: validate
     - ansible.builtin.include_role:
         name: aihost.hardening.updates
         tasks_from: runtimes
