@@ -16,7 +16,7 @@ __metaclass__ = type
 import json
 import re
 
-from ansible_collections.aihost.hardening.plugins.filter.exposures import exposure_errors
+from ansible_collections.aihost.hardening.plugins.filter.exposures import _port_value, exposure_errors
 
 # A path that goes into nginx's configuration: no whitespace, quote, ';', braces, '$' (nginx
 # variables), backslash or control character, so it stays one argument of one directive.
@@ -34,13 +34,6 @@ def _whole_number_within(value, low, high):
     return WHOLE_NUMBER.match(str(value)) is not None and low <= int(value) <= high
 
 
-def _port_of(entry):
-    try:
-        return int(entry.get("port"))
-    except (TypeError, ValueError):
-        return None
-
-
 def remote_access_errors(entries, var_name="remote_access", runtimes=None, secrets_dir=None,
                          secrets_dir_var="secrets_dir"):
     """One message per problem in the proxy entries (and SECRETS_DIR when given); empty when valid."""
@@ -52,7 +45,7 @@ def remote_access_errors(entries, var_name="remote_access", runtimes=None, secre
                      "runtime": entry.get("runtime"), "reason": "remote access"}
                     if isinstance(entry, dict) else entry for entry in entries]
     errors += exposure_errors(as_exposures, var_name, runtimes=runtimes)
-    ports = [_port_of(entry) for entry in entries if isinstance(entry, dict)]
+    ports = [_port_value(entry.get("port")) for entry in entries if isinstance(entry, dict)]
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict):
             continue
@@ -74,7 +67,8 @@ def remote_access_errors(entries, var_name="remote_access", runtimes=None, secre
         upstream = entry.get("upstream_port")
         if upstream is not None and not _whole_number_within(upstream, 1, 65535):
             errors.append("%s.upstream_port: %s is not a port number (1-65535)" % (where, upstream))
-        if _port_of(entry) is not None and ports.count(_port_of(entry)) > 1:
+        port = _port_value(entry.get("port"))
+        if port is not None and ports.count(port) > 1:
             errors.append("%s.port: %s is used by another entry" % (where, entry.get("port")))
     return errors
 

@@ -663,7 +663,7 @@ def sort_exposed(runtimes, allowed_exposures):
         name = runtime.get("name")
         display = runtime.get("display_name") or name
         knob = runtime.get("bind_knob") or {}
-        wide_ports = _unique(item.get("port") for item in runtime.get("listen") or [] if wide(item.get("scope")))
+        wide_ports = exposed_ports(runtime)
         knob_ports = knob.get("ports") or None
         movable = wide_ports if knob_ports is None else [port for port in wide_ports if port in knob_ports]
         covered = []

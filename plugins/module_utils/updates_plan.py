@@ -142,12 +142,11 @@ def systemd_errors(checks, analyze):
         rc, _out, err = analyze(kind, [str(value) for _var, value in pairs])
         if rc == 0:
             continue
-        found = []
+        results = []
         for var, value in pairs:
             one_rc, one_out, one_err = analyze(kind, [str(value)])
-            if one_rc != 0:
-                found.append("%s=%s is invalid: %s" % (var, json.dumps(value), (one_err or one_out or "").strip()))
-        errors += found or ["systemd-analyze rejected the input: %s" % (err or "").strip()]
+            results.append({"rc": one_rc, "stdout": one_out, "stderr": one_err, "item": {"var": var, "value": value}})
+        errors += text_rules.analyze_errors(results) or ["systemd-analyze rejected the input: %s" % (err or "").strip()]
     return errors
 
 
