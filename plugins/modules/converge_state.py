@@ -22,7 +22,7 @@ description:
     O(content_trees) (every entry's type, mode, owner and, for regular files, content digest);
     C(metadata:<tree>) for the data paths of every detected runtime and O(metadata_trees) (type, mode,
     owner, size, mtime, ctime and inode of every entry, what the model scanner compares); C(nft_ruleset)
-    (C(nft -s list ruleset), without counters); C(units) (load and active state of the units listed by
+    (C(nft -s -t list ruleset), without counters and set elements); C(units) (load and active state of the units listed by
     O(unit_patterns) and of every detected runtime's units); C(runtimes) and C(listeners) (the facts of
     M(aihost.hardening.ai_runtime_facts) without pids, inodes and command lines); C(devices) (GPU device
     nodes, loaded GPU kernel modules, NVIDIA driver version, display and accelerator PCI devices).
@@ -201,8 +201,10 @@ def read_components(module, stamp_dir):
             converge_state.walk_tree(tree, content=False, exclude=[stamp_dir]))
     nft = module.get_bin_path("nft")
     if nft:
-        # -s (stateless): without counters, which move with every dropped packet, not with the rules.
-        rc, out, err = module.run_command([nft, "-s", "list", "ruleset"], check_rc=False)
+        # -s (stateless): without counters, which move with every dropped packet, not with the rules;
+        # -t (terse): without set elements, which aihost-firewall-egress (and tools such as fail2ban)
+        # change between runs.
+        rc, out, err = module.run_command([nft, "-s", "-t", "list", "ruleset"], check_rc=False)
         components["nft_ruleset"] = converge_state.component({"ruleset": out if rc == 0 else "rc=%d %s" % (rc, err)})
     units = list(params["unit_patterns"])
     for entry in runtime.get("runtimes") or []:
