@@ -27,6 +27,8 @@ import re
 import stat as stat_module
 from xml.etree import ElementTree
 
+from ansible_collections.aihost.hardening.plugins.module_utils import packages
+
 try:
     import grp
     import pwd
@@ -450,32 +452,12 @@ def _wanted_package(name):
     return name in PACKAGE_NAMES or name.startswith(PACKAGE_PREFIXES)
 
 
-_DPKG_PACKAGE_RE = re.compile(r'^Package: (\S+)[ \t]*$', re.MULTILINE)
-
-
 def parse_dpkg_status(text, wanted=_wanted_package):
-    """/var/lib/dpkg/status -> {package: version} for installed packages that ``wanted`` accepts.
-
-    Only the paragraphs of wanted packages are parsed: the file has one per package (often 1-3 MB).
-    """
-    packages = {}
-    text = text or ''
-    for match in _DPKG_PACKAGE_RE.finditer(text):
-        name = match.group(1)
-        if not wanted(name):
-            continue
-        end = text.find('\n\n', match.end())
-        fields = {}
-        for line in text[match.end():end if end != -1 else len(text)].splitlines():
-            if line[:1] in (' ', '\t') or ':' not in line:
-                continue
-            key, value = line.split(':', 1)
-            if key in ('Status', 'Version'):
-                fields[key] = value.strip()
-        status = fields.get('Status', '').split()
-        if len(status) == 3 and status[2] == 'installed':
-            packages[name] = fields.get('Version')
-    return packages
+    """/var/lib/dpkg/status -> {package: version} for installed packages that ``wanted`` accepts
+    (the one dpkg parser, ``packages.dpkg_paragraphs``; only a fully installed package counts)."""
+    return dict((fields['Package'], fields.get('Version'))
+                for fields in packages.dpkg_paragraphs(text, wanted=wanted)
+                if fields.get('Status', '').split()[2:] == ['installed'])
 
 
 def _toml_value(raw):

@@ -50,10 +50,12 @@ class PackageReadError(Exception):
 def dpkg_paragraphs(text, wanted=None):
     """Yield ``{field: value}`` (Package, Status, Version, Architecture, Section) per paragraph.
 
-    ``wanted``: a set of package names; paragraphs of other packages are skipped before their
-    fields are parsed (the file holds one paragraph per package, often 1-3 MB). Continuation lines
-    (multi-line fields such as Description and Conffiles) are ignored, as are malformed lines.
+    ``wanted``: a set of package names, or a function of the name that says whether to keep it;
+    paragraphs of other packages are skipped before their fields are parsed (the file holds one
+    paragraph per package, often 1-3 MB). Continuation lines (multi-line fields such as Description
+    and Conffiles) are ignored, as are malformed lines.
     """
+    keep = wanted if wanted is None or callable(wanted) else wanted.__contains__
     for paragraph in _PARAGRAPH_BREAK.split(text or ""):
         fields = {}
         for line in paragraph.split("\n"):
@@ -62,7 +64,7 @@ def dpkg_paragraphs(text, wanted=None):
             key, value = line.split(":", 1)
             if key in _FIELDS:
                 fields[key] = value.strip()
-                if key == "Package" and wanted is not None and fields[key] not in wanted:
+                if key == "Package" and keep is not None and not keep(fields[key]):
                     fields = None
                     break
         if fields and fields.get("Package"):

@@ -26,6 +26,8 @@ import os
 import re
 import sys
 
+from ansible_collections.aihost.hardening.plugins.module_utils import accounts
+
 # TCP_LISTEN in include/net/tcp_states.h; unconnected UDP sockets show TCP_CLOSE (7).
 TCP_LISTEN = 0x0A
 UDP_UNCONNECTED = 0x07
@@ -256,17 +258,11 @@ def parse_cgroup(text):
 
 
 def parse_passwd(text):
-    """Map uid -> (name, home) from /etc/passwd text."""
+    """Map uid -> (name, home) from /etc/passwd text (``accounts.parse_passwd``; the first name of a
+    uid wins)."""
     users = {}
-    for line in text.splitlines():
-        fields = line.split(":")
-        if len(fields) < 7 or line.startswith("#"):
-            continue
-        try:
-            uid = int(fields[2])
-        except ValueError:
-            continue
-        users.setdefault(uid, (fields[0], fields[5]))
+    for account in accounts.parse_passwd(text).values():
+        users.setdefault(account["uid"], (account["name"], account["home"]))
     return users
 
 

@@ -4,8 +4,8 @@
 """Pure logic of the service_users role, for its modules (service_users_plan, systemd_exposure,
 service_data_tree) and their unit tests.
 
-- Account files: ``parse_passwd``, ``parse_group``, ``parse_login_defs`` (shadow-utils defaults for
-  missing keys) and the rules that keep services off human and shared accounts.
+- The rules that keep services off human and shared accounts (the account files are parsed by
+  ``accounts``, whose ``parse_passwd``, ``parse_group`` and ``parse_login_defs`` are re-exported here).
 - The plan: which units to manage, as which user, with which data directories (resolved through a
   ``Planner``, whose ``root`` prefix lets tests point it at a fixture tree) and which directives.
 - ``parse_security``: the text of ``systemd-analyze security UNIT`` (UTF-8 and C locale glyphs).
@@ -21,6 +21,12 @@ import os
 import re
 import shlex
 import stat
+
+from ansible_collections.aihost.hardening.plugins.module_utils.accounts import (  # noqa: F401 (re-exported)
+    parse_group,
+    parse_login_defs,
+    parse_passwd,
+)
 
 try:
     import grp
@@ -59,57 +65,6 @@ _RESET_FIRST = ("RestrictAddressFamilies", "DeviceAllow")
 # --------------------------------------------------------------------------------------------
 # Pure helpers (unit tested with fixture text)
 # --------------------------------------------------------------------------------------------
-def parse_passwd(text):
-    users = {}
-    for line in text.splitlines():
-        fields = line.split(":")
-        if len(fields) < 7 or not fields[0] or fields[0].startswith(("+", "-")):
-            continue
-        try:
-            uid, gid = int(fields[2]), int(fields[3])
-        except ValueError:
-            continue
-        users[fields[0]] = {"name": fields[0], "uid": uid, "gid": gid, "home": fields[5], "shell": fields[6]}
-    return users
-
-
-def parse_group(text):
-    groups = {}
-    for line in text.splitlines():
-        fields = line.split(":")
-        if len(fields) < 4 or not fields[0]:
-            continue
-        try:
-            gid = int(fields[2])
-        except ValueError:
-            continue
-        members = [m for m in fields[3].split(",") if m]
-        groups[fields[0]] = {"name": fields[0], "gid": gid, "members": members}
-    return groups
-
-
-def parse_login_defs(text):
-    """UID/GID ranges from login.defs, with shadow-utils' built-in defaults for missing keys."""
-    values = {"UID_MIN": 1000, "UID_MAX": 60000, "GID_MIN": 1000, "GID_MAX": 60000}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        parts = line.split()
-        if len(parts) >= 2 and parts[0] in ("UID_MIN", "UID_MAX", "GID_MIN", "GID_MAX", "SYS_UID_MIN",
-                                            "SYS_UID_MAX", "SYS_GID_MIN", "SYS_GID_MAX"):
-            try:
-                values[parts[0]] = int(parts[1], 0)
-            except ValueError:
-                pass
-    # shadow-utils: SYS_UID_MIN defaults to 101, SYS_UID_MAX to UID_MIN - 1 (same for GID).
-    values.setdefault("SYS_UID_MIN", 101)
-    values.setdefault("SYS_UID_MAX", values["UID_MIN"] - 1)
-    values.setdefault("SYS_GID_MIN", 101)
-    values.setdefault("SYS_GID_MAX", values["GID_MIN"] - 1)
-    return values
-
-
 def is_under(path, root):
     path, root = path.rstrip("/") or "/", root.rstrip("/") or "/"
     return path == root or path.startswith(root + "/") or root == "/"

@@ -128,7 +128,7 @@ import pwd
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.aihost.hardening.plugins.module_utils import egress
 from ansible_collections.aihost.hardening.plugins.module_utils.runtime_catalog import CATALOG
-from ansible_collections.aihost.hardening.plugins.module_utils.service_users import parse_login_defs
+from ansible_collections.aihost.hardening.plugins.module_utils.accounts import parse_login_defs
 
 
 def _read(path):
