@@ -24,6 +24,7 @@ import re
 
 from ansible_collections.aihost.hardening.plugins.module_utils import procfs
 from ansible_collections.aihost.hardening.plugins.module_utils import redact
+from ansible_collections.aihost.hardening.plugins.module_utils import systemd_unit
 from ansible_collections.aihost.hardening.plugins.module_utils.container_api import (
     image_tag, normalise_image)
 # The one dpkg status parser of the collection.
@@ -39,12 +40,10 @@ _PYTHON_OPTIONS_WITH_VALUE = ("-X", "-W", "-Q")
 _BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=")
 _VERSION_DIR = re.compile(r"^(?P<name>.+?)-(?P<version>[0-9][^-]*?)\.(dist-info|egg-info)$")
 
-UNIT_DIRS = ("etc/systemd/system", "run/systemd/transient", "run/systemd/system",
-             "usr/local/lib/systemd/system", "lib/systemd/system", "usr/lib/systemd/system")
-# Directories where administrators and installers put their own units: every *.service there is
-# checked against the catalog's process rules. Elsewhere only the catalog's unit names are read.
-ADMIN_UNIT_DIRS = ("etc/systemd/system", "run/systemd/transient", "run/systemd/system",
-                   "usr/local/lib/systemd/system")
+# Every *.service in ADMIN_UNIT_DIRS is checked against the catalog's process rules; elsewhere only
+# the catalog's unit names are read.
+UNIT_DIRS = systemd_unit.UNIT_DIRS
+ADMIN_UNIT_DIRS = systemd_unit.ADMIN_UNIT_DIRS
 BIN_DIRS = ("usr/local/bin", "usr/bin", "bin", "usr/local/sbin", "usr/sbin", "opt/*/bin")
 SITE_GLOBS = ("usr/lib/python3/dist-packages", "usr/lib/python3*/site-packages",
               "usr/local/lib/python3*/dist-packages", "usr/local/lib/python3*/site-packages",

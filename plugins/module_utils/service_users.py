@@ -22,6 +22,7 @@ import re
 import shlex
 import stat
 
+from ansible_collections.aihost.hardening.plugins.module_utils import systemd_unit
 from ansible_collections.aihost.hardening.plugins.module_utils.accounts import (  # noqa: F401 (re-exported)
     parse_group,
     parse_login_defs,
@@ -410,8 +411,7 @@ class Planner(object):
 
 
 # Where systemd finds unit files (system instance), most specific first.
-UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",
-             "/usr/lib/systemd/system", "/lib/systemd/system")
+UNIT_DIRS = systemd_unit.unit_dirs("/")
 
 
 def remembered_runtimes(runtimes, previous_state, host):
