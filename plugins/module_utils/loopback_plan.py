@@ -217,12 +217,13 @@ def embeds_flag(word, flag):
     return bool(re.search(r"\s", word)) and bool(re.search(r"(^|\s)%s(=|\s|$)" % re.escape(flag), word))
 
 
-def rewrite_flags(exec_value, flags, action, value):
+def rewrite_flags(exec_value, flags, action, value, any_value=False):
     """Rewrite one raw ExecStart value so that the bind flags give loopback.
 
     ``action`` "set": every ``--flag=VALUE`` / ``--flag VALUE`` of ``flags`` gets ``value``; when
     the first (main) flag is absent it is appended. ``action`` "remove": every occurrence of the
-    flags is dropped with its value (a bare ``--flag`` too).
+    flags is dropped with its value (a bare ``--flag`` too). With ``any_value`` a separate value is
+    dropped whatever it looks like (an empty ``''`` token or password, a secret).
     Returns (new_value, note) or raises ValueError with a human reason when it is not safe.
     Untouched words are copied back verbatim. ``note`` says what changed in words of our own:
     the flags and ``value``, never another word of the command line.
@@ -256,7 +257,7 @@ def rewrite_flags(exec_value, flags, action, value):
                 found = True
                 if action == "remove":
                     # A bare flag, or the flag and an address-looking value ("0.0.0.0,::").
-                    if takes_value and FLAG_VALUE.match(following[2]):
+                    if takes_value and (any_value or FLAG_VALUE.match(following[2])):
                         edits.append((previous_end, following[1], ""))
                         index += 1
                     else:
@@ -493,17 +494,88 @@ def finding(runtime, kind, message):
     return {"runtime": runtime.get("name"), "kind": kind, "message": message}
 
 
-def plan_unit(runtime, unit, address, dropin_name, read_files=unit_files, read_file=read_text):
-    """Plan the drop-in (and environment-file edits) that bind one unit's runtime to loopback.
+def unit_identity(files):
+    """(user, group, dynamic) from the [Service] User=, Group= and DynamicUser= of the unit files."""
+    user = group = None
+    dynamic = False
+    for _path, text in files:
+        for key, value in service_assignments(text):
+            if key == "User":
+                user = value or None
+            elif key == "Group":
+                group = value or None
+            elif key == "DynamicUser":
+                dynamic = value.lower() in ("1", "yes", "true", "on")
+    return user, group, dynamic
 
-    Returns (unit_plan or None, finding or None).
+
+GROUP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
+UNIT_NAME = re.compile(r"^[A-Za-z0-9:_.@-]+\.service$")
+
+
+def primary_group(user):
+    """The name of the primary group of USER (a name or a uid), or None when unknown."""
+    import grp
+    import pwd
+    try:
+        entry = pwd.getpwuid(int(user)) if user.isdigit() else pwd.getpwnam(user)
+        return grp.getgrgid(entry.pw_gid).gr_name
+    except (KeyError, ValueError, OverflowError):
+        return None
+
+
+def token_group(files, lookup=None):
+    """The group the unit's process runs with (Group=, else User='s primary group, else root).
+
+    Returns (group, reason): group None with a reason when it cannot be told safely.
+    """
+    user, group, dynamic = unit_identity(files)
+    if dynamic:
+        return None, "it runs with DynamicUser=, whose group exists only while it runs"
+    if group is None:
+        group = "root" if user in (None, "root", "0") else (lookup or primary_group)(user)
+        if group is None:
+            return None, "the primary group of its User= is unknown"
+    if not GROUP_NAME.match(group) or "%" in group:
+        return None, "its Group= is not a plain group name"
+    return group, None
+
+
+def flag_values(exec_values, flags):
+    """The values given to any of FLAGS on the command lines ("" for a bare flag or an empty value)."""
+    values = []
+    for raw in exec_values:
+        tokens = tokenize(raw)
+        for index, (_s, _e, word) in enumerate(tokens):
+            for flag in flags:
+                if word.startswith(flag + "="):
+                    values.append(word[len(flag) + 1:])
+                elif word == flag:
+                    following = tokens[index + 1][2] if index + 1 < len(tokens) else None
+                    values.append(following if following is not None and not following.startswith("-") else "")
+    return values
+
+
+def _matches(pattern, value):
+    return value is not None and re.search(pattern or "", value) is not None
+
+
+def plan_unit(runtime, unit, address, dropin_name, read_files=unit_files, read_file=read_text, bind=True,
+              auth=None):
+    """Plan the one drop-in (and environment-file edits) for one unit of a runtime.
+
+    ``bind``: bind the runtime to loopback with its bind knob (its listeners are wide).
+    ``auth``: None, or {"values": {name: [str]}, "token_dir": path}: apply the knob's
+    ``auth_fixes`` (settings that open the API to anyone who reaches it) too, in the same drop-in.
+    Both are planned from the unit as written (without the role's drop-in), so a second run plans
+    the same drop-in. Returns (unit_plan or None, finding or None).
     """
     display = runtime.get("display_name") or runtime.get("name")
     knob = runtime.get("bind_knob") or {}
     kind = knob.get("kind")
     action = knob.get("action") or "set"
     what = knob.get("name") or "its bind address"
-    if kind not in ("env", "flag"):
+    if bind and kind not in ("env", "flag"):
         note = (" (%s)" % knob["note"]) if knob.get("note") else ""
         return None, finding(runtime, "unknown_knob",
                              "%s is bound beyond loopback by %s, and its bind setting is %s%s: this role does not "
@@ -513,88 +585,191 @@ def plan_unit(runtime, unit, address, dropin_name, read_files=unit_files, read_f
                                  note, address))
     files, error = read_files(unit, dropin_name)
     if error:
+        if not bind:
+            return None, finding(runtime, "unit_unreadable",
+                                 "%s runs from %s, which cannot be changed with a drop-in (%s): check its "
+                                 "authentication settings by hand" % (display, unit, error))
         return None, finding(runtime, "unit_unreadable",
                              "%s runs from %s, which cannot be changed with a drop-in (%s): set %s to %s by hand"
                              % (display, unit, error, what, address))
     merged = merge_service(files)
-    ports = exposed_ports(runtime) or list(runtime.get("default_ports") or [])
-    value = loopback_value(knob, address, ports[0] if ports else None)
-    if value is None and action == "set":
-        return None, finding(runtime, "unknown_knob", "%s: the port for %s is unknown; set %s by hand"
-                             % (display, what, what))
-    flags, env_vars = knob_parts(knob)
-    lines = []
-    env_file_edits = []
-    changes = []
-
-    # Command line: the main flag must give loopback; an env knob's flag alternatives, when used,
-    # override the variable, so they are rewritten too.
     exec_values = merged["exec_start"]
-    flag_in_use = any(uses_flag(word, flag) or embeds_flag(word, flag)
-                      for raw in exec_values for _s, _e, word in tokenize(raw) for flag in flags)
-    if kind == "flag" or flag_in_use:
-        if len(exec_values) != 1:
-            return None, finding(runtime, "unsupported_unit", "%s has %d ExecStart= lines; set %s to %s by hand"
-                                 % (unit, len(exec_values), what, address))
-        try:
-            new_exec, how = rewrite_flags(exec_values[0], flags, action if kind == "flag" else "set", value)
-        except ValueError as exc:
-            return None, finding(runtime, "unsupported_unit", "cannot rewrite ExecStart of %s safely (%s): set %s to %s by hand"
-                                 % (unit, exc, what, address))
-        lines += ["ExecStart=", "ExecStart=%s" % new_exec]
-        changes.append(how + " (every other word as the unit has it)")
-
-    # Environment: the env knob itself, and any alternative variable the unit already sets.
     environment = unit_environment(merged["environment"])
     env_files = environment_file_paths(merged["environment_files"])
     file_values = {}
     for path, _optional in env_files:
         if "%" in path or "$" in path:
-            return None, finding(runtime, "unit_unreadable", "%s loads EnvironmentFile=%s (with specifiers); set %s to %s by hand"
-                                 % (unit, path, what, address))
+            return None, finding(runtime, "unit_unreadable", "%s loads EnvironmentFile=%s (with specifiers); %s by hand"
+                                 % (unit, path, ("set %s to %s" % (what, address)) if bind
+                                    else "check its authentication settings"))
         text = read_file(path)
         if text is not None:
             file_values[path] = parse_env_file(text)
-    wanted = []
-    if kind == "env":
-        wanted.append(knob.get("name"))
-    if value is not None:
-        for var in env_vars:
-            if var not in wanted and (var in environment or any(var in v for v in file_values.values())):
-                wanted.append(var)
-    for var in wanted:
-        lines.append(quote_env_assignment(var, value))
-        changes.append("Environment: %s=%s" % (var, value))
-        for path, values in file_values.items():
-            # EnvironmentFile= wins over Environment= whatever the order: edit the file too.
-            if var in values:
-                env_file_edits.append({"path": path, "name": var, "value": value})
-                changes.append("%s: %s=%s" % (path, var, value))
-                lines.insert(0, "# %s is also set in %s, which wins over Environment=: edited there (backup kept)."
-                             % (var, path))
+    lines = []
+    env_file_edits = []
+    changes = []
+    new_exec = None
+    token_files = []
+    auth_changes = []
+
+    if bind:
+        ports = exposed_ports(runtime) or list(runtime.get("default_ports") or [])
+        value = loopback_value(knob, address, ports[0] if ports else None)
+        if value is None and action == "set":
+            return None, finding(runtime, "unknown_knob", "%s: the port for %s is unknown; set %s by hand"
+                                 % (display, what, what))
+        flags, env_vars = knob_parts(knob)
+        # Command line: the main flag must give loopback; an env knob's flag alternatives, when
+        # used, override the variable, so they are rewritten too.
+        flag_in_use = any(uses_flag(word, flag) or embeds_flag(word, flag)
+                          for raw in exec_values for _s, _e, word in tokenize(raw) for flag in flags)
+        if kind == "flag" or flag_in_use:
+            if len(exec_values) != 1:
+                return None, finding(runtime, "unsupported_unit", "%s has %d ExecStart= lines; set %s to %s by hand"
+                                     % (unit, len(exec_values), what, address))
+            try:
+                new_exec, how = rewrite_flags(exec_values[0], flags, action if kind == "flag" else "set", value)
+            except ValueError as exc:
+                return None, finding(runtime, "unsupported_unit", "cannot rewrite ExecStart of %s safely (%s): set %s to %s by hand"
+                                     % (unit, exc, what, address))
+            changes.append(how + " (every other word as the unit has it)")
+        # Environment: the env knob itself, and any alternative variable the unit already sets.
+        wanted = []
+        if kind == "env":
+            wanted.append(knob.get("name"))
+        if value is not None:
+            for var in env_vars:
+                if var not in wanted and (var in environment or any(var in v for v in file_values.values())):
+                    wanted.append(var)
+        for var in wanted:
+            lines.append(quote_env_assignment(var, value))
+            changes.append("Environment: %s=%s" % (var, value))
+            for path, values in file_values.items():
+                # EnvironmentFile= wins over Environment= whatever the order: edit the file too.
+                if var in values:
+                    env_file_edits.append({"path": path, "name": var, "value": value})
+                    changes.append("%s: %s=%s" % (path, var, value))
+                    lines.insert(0, "# %s is also set in %s, which wins over Environment=: edited there (backup kept)."
+                                 % (var, path))
+        if not lines and new_exec is None:
+            return None, finding(runtime, "unsupported_unit", "nothing to change in %s for %s; set %s to %s by hand"
+                                 % (unit, display, what, address))
+
+    auth_findings = []
+    if auth is not None:
+        for fix in knob.get("auth_fixes") or []:
+            reason = fix.get("reason") or "it turns authentication off"
+            if fix.get("kind") == "flag":
+                fix_flags = [fix.get("name")] + list(fix.get("alternatives") or [])
+                current = flag_values([new_exec] if new_exec is not None else exec_values, fix_flags)
+                if not any(_matches(fix.get("match"), found) for found in current):
+                    continue
+                if len(exec_values) != 1:
+                    auth_findings.append(finding(runtime, "unsupported_unit", "%s has %d ExecStart= lines; remove %s "
+                                                 "by hand (%s)" % (unit, len(exec_values), fix.get("name"), reason)))
+                    continue
+                try:
+                    new_exec, how = rewrite_flags(new_exec if new_exec is not None else exec_values[0], fix_flags,
+                                                  "remove", None, any_value=True)
+                except ValueError as exc:
+                    auth_findings.append(finding(runtime, "unsupported_unit", "cannot rewrite ExecStart of %s safely "
+                                                 "(%s): remove %s by hand (%s)" % (unit, exc, fix.get("name"), reason)))
+                    continue
+                auth_changes.append("%s (%s)" % (how, reason))
+            elif fix.get("kind") == "env":
+                var = fix.get("name")
+                target = ",".join(str(item) for item in (auth.get("values") or {}).get(fix.get("value_from"), []) or [])
+                sources = ([environment[var]] if var in environment else []) + \
+                    [values[var] for values in file_values.values() if var in values]
+                in_files = [values[var] for values in file_values.values() if var in values]
+                if not (any(_matches(fix.get("match"), found) for found in sources) or target in in_files):
+                    continue
+                lines.append(quote_env_assignment(var, target))
+                auth_changes.append("Environment: %s=%s (%s)" % (var, target, reason))
+                for path, values in file_values.items():
+                    if var in values:
+                        env_file_edits.append({"path": path, "name": var, "value": target})
+                        auth_changes.append("%s: %s=%s" % (path, var, target))
+                        lines.insert(0, "# %s is also set in %s, which wins over Environment=: edited there "
+                                     "(backup kept)." % (var, path))
+            else:
+                continue
+            token_env = fix.get("token_env")
+            if token_env and not any(item["env"] == token_env for item in token_files):
+                group, why = token_group(files)
+                if group is None or not UNIT_NAME.match(unit):
+                    auth_findings.append(finding(runtime, "token_file", "%s: no token file was made for %s (%s): set "
+                                                 "%s by hand" % (display, unit, why or "its name is unusual", token_env)))
+                    continue
+                path = "%s/%s.token" % (auth.get("token_dir") or "/etc/aihost/loopback/tokens", unit)
+                token_files.append({"env": token_env, "path": path, "group": group})
+                lines.append(quote_env_assignment(token_env, path))
+                auth_changes.append("Environment: %s=%s (owner root, group %s, mode 0640)" % (token_env, path, group))
+    changes.extend(auth_changes)
+    if new_exec is not None:
+        lines = ["ExecStart=", "ExecStart=%s" % new_exec] + lines
     if not lines:
-        return None, finding(runtime, "unsupported_unit", "nothing to change in %s for %s; set %s to %s by hand"
-                             % (unit, display, what, address))
-    header = ("# Managed by aihost.hardening.loopback: %s (%s) listens on loopback only.\n"
-              "# Undo with aihost_loopback_state=absent, or delete this file, run\n"
-              "# 'systemctl daemon-reload' and restart %s.\n" % (display, runtime.get("name"), unit))
+        return None, (auth_findings[0] if auth_findings else None)
+    if bind:
+        header = ("# Managed by aihost.hardening.loopback: %s (%s) listens on loopback only.\n"
+                  % (display, runtime.get("name")))
+    else:
+        header = "# Managed by aihost.hardening.loopback: %s (%s).\n" % (display, runtime.get("name"))
+    if auth_changes:
+        header += "# Its API requires authentication: settings that turned it off are removed.\n"
+    header += ("# Undo with aihost_loopback_state=absent, or delete this file, run\n"
+               "# 'systemctl daemon-reload' and restart %s.\n" % unit)
     comments = [line for line in lines if line.startswith("#")]
     settings = [line for line in lines if not line.startswith("#")]
     dropin = header + "".join(c + "\n" for c in comments) + "[Service]\n" + "".join(v + "\n" for v in settings)
-    kept = [name for name in knob.get("read_only") or []
-            if any(uses_flag(word, name) for raw in exec_values for _s, _e, word in tokenize(raw))
-            or name in environment]
+    kept = []
+    if bind:
+        kept = [name for name in knob.get("read_only") or []
+                if any(uses_flag(word, name) for raw in exec_values for _s, _e, word in tokenize(raw))
+                or name in environment]
     if kept:
         changes.append("left as they are: %s (not a listen address)" % ", ".join(kept))
-    return {"unit": unit, "runtime": runtime.get("name"), "knob_kind": kind, "dropin": dropin,
-            "env_file_edits": env_file_edits, "original": original_text(files), "changes": changes,
-            "copies_command_line": any(line.startswith("ExecStart=") and line != "ExecStart=" for line in lines)}, None
+    return {"unit": unit, "runtime": runtime.get("name"), "knob_kind": kind if bind else "auth", "bind": bind,
+            "dropin": dropin, "env_file_edits": env_file_edits, "original": original_text(files), "changes": changes,
+            "auth_changes": auth_changes, "token_files": token_files,
+            "copies_command_line": new_exec is not None}, (auth_findings[0] if auth_findings else None)
+
+
+def auth_units(runtime):
+    """The .service units of a runtime's running processes (for the auth fixes, wide or not)."""
+    units = []
+    for process in runtime.get("processes") or []:
+        unit = process.get("unit")
+        if unit and unit.endswith(".service") and not unit.startswith("user@") and unit not in units:
+            units.append(unit)
+    return units
+
+
+def auth_candidates(runtimes):
+    """The detected runtimes whose knob has auth fixes, in the shape plan() takes (wide or not)."""
+    out = []
+    for runtime in runtimes:
+        if not (runtime.get("bind_knob") or {}).get("auth_fixes"):
+            continue
+        out.append({"name": runtime.get("name"), "display_name": runtime.get("display_name"),
+                    "bind_knob": runtime.get("bind_knob"),
+                    "processes": [{"pid": process.get("pid"), "unit": process.get("unit")}
+                                  for process in runtime.get("processes") or []]})
+    return out
 
 
 def plan(request, read_files=unit_files, read_file=read_text):
+    """The plan for the runtimes to rebind (``runtimes``) and, with ``auth_runtimes``, the auth fixes.
+
+    A unit gets one drop-in whatever it needs: the bind fix, the auth fixes, or both.
+    """
     address = request.get("loopback_address", "127.0.0.1")
     dropin_name = request["dropin_name"]
+    auth = None
+    if request.get("auth_runtimes"):
+        auth = {"values": request.get("auth_values") or {}, "token_dir": request.get("token_dir")}
     result = {"units": [], "dropins": {}, "originals": {}, "findings": [], "managed": []}
+    work = []  # [runtime, unit, bind]
     for runtime in request.get("runtimes") or []:
         name = runtime.get("name")
         display = runtime.get("display_name") or name
@@ -607,20 +782,32 @@ def plan(request, read_files=unit_files, read_file=read_text):
                 "message": "%s (pid %s) is not run by a systemd service, so it was left running: restart it "
                            "bound to %s (%s), or run it from a unit" % (display, pid, address, knob_hint(knob))})
         for unit in units:
-            try:
-                unit_plan, problem = plan_unit(runtime, unit, address, dropin_name, read_files, read_file)
-            except ValueError as exc:  # an unterminated quote in the unit, for one
-                unit_plan, problem = None, finding(runtime, "unit_unreadable", "cannot parse %s (%s): bind %s to %s by hand"
-                                                   % (unit, exc, display, address))
-            if problem:
-                result["findings"].append(problem)
-            if unit_plan:
-                # The texts go by unit name, out of the list the role loops over.
-                result["dropins"][unit] = unit_plan.pop("dropin")
-                result["originals"][unit] = unit_plan.pop("original")
-                result["units"].append(unit_plan)
-                if name not in result["managed"]:
-                    result["managed"].append(name)
+            work.append((runtime, unit, True))
+    planned = set(unit for _r, unit, _b in work)
+    for runtime in request.get("auth_runtimes") or []:
+        for unit in auth_units(runtime):
+            if unit not in planned:
+                planned.add(unit)
+                work.append((runtime, unit, False))
+    for runtime, unit, bind in work:
+        name = runtime.get("name")
+        display = runtime.get("display_name") or name
+        try:
+            unit_plan, problem = plan_unit(runtime, unit, address, dropin_name, read_files, read_file,
+                                           bind=bind, auth=auth)
+        except ValueError as exc:  # an unterminated quote in the unit, for one
+            unit_plan, problem = None, finding(runtime, "unit_unreadable", "cannot parse %s (%s): %s by hand"
+                                               % (unit, exc, ("bind %s to %s" % (display, address)) if bind
+                                                  else "check the authentication settings of %s" % display))
+        if problem:
+            result["findings"].append(problem)
+        if unit_plan:
+            # The texts go by unit name, out of the list the role loops over.
+            result["dropins"][unit] = unit_plan.pop("dropin")
+            result["originals"][unit] = unit_plan.pop("original")
+            result["units"].append(unit_plan)
+            if bind and name not in result["managed"]:
+                result["managed"].append(name)
     return result
 
 

@@ -39,6 +39,12 @@ bind_knob      dict: kind (env|flag|config|none), name, loopback_value (text wit
                alternatives: other settings of where the API listens, which override or stand in
                for the knob (its flag or variable spelling, the listen address of a second
                protocol of the same API); the loopback role rewrites those it finds in use.
+               auth_fixes: settings that open the API to anyone who reaches it, which the loopback
+               role fixes in the same drop-in (also for runtimes already on loopback): list of
+               {kind: env|flag, name, alternatives [flags], match (regex the current value must
+               match, "^$": empty), action (flag: remove; env: set), value_from (env: the name of
+               a role setting whose list, comma-joined, is the new value), token_env (a variable
+               the drop-in points at a root-owned token file the role creates), reason}.
                read_only: settings that carry an address but are not a listen address of the API
                (Ray's --node-ip-address: where the other nodes reach this one); they are only read,
                never rewritten, and may not also be the name or an alternative.
@@ -137,6 +143,11 @@ CATALOG = {
         "default_bind": "127.0.0.1",
         "bind_knob": {"kind": "env", "name": "OLLAMA_HOST", "loopback_value": "127.0.0.1:{port}",
                       "action": "set",
+                      # Ollama adds OLLAMA_ORIGINS (comma-separated) to its own list, which already
+                      # allows http(s)://localhost, 127.0.0.1 and 0.0.0.0 on any port (envconfig).
+                      "auth_fixes": [{"kind": "env", "name": "OLLAMA_ORIGINS", "match": r"\*", "action": "set",
+                                      "value_from": "ollama_origins",
+                                      "reason": "a wildcard origin lets any web page drive the API"}],
                       "note": "The official Docker image sets OLLAMA_HOST=0.0.0.0:11434; publish on 127.0.0.1 instead."},
         "auth": {"default": False, "builtin": "none: the local REST API has no authentication", "rules": []},
         "version": {"command": ["ollama", "--version"]},
@@ -515,7 +526,18 @@ CATALOG = {
         "default_ports": [8888],
         "default_bind": "127.0.0.1",
         "bind_knob": {"kind": "flag", "name": "--ip", "loopback_value": "127.0.0.1", "action": "set",
-                      "alternatives": ["c.ServerApp.ip", "c.NotebookApp.ip"]},
+                      "alternatives": ["c.ServerApp.ip", "c.NotebookApp.ip"],
+                      # Jupyter Server 2 reads the token from $JUPYTER_TOKEN_FILE (auth/identity.py).
+                      "auth_fixes": [
+                          {"kind": "flag", "name": "--ServerApp.token",
+                           "alternatives": ["--NotebookApp.token", "--IdentityProvider.token"],
+                           "match": "^$", "action": "remove", "token_env": "JUPYTER_TOKEN_FILE",
+                           "reason": "an empty token turns authentication off"},
+                          {"kind": "flag", "name": "--ServerApp.password",
+                           "alternatives": ["--NotebookApp.password", "--PasswordIdentityProvider.hashed_password"],
+                           "match": "^$", "action": "remove",
+                           "reason": "an empty password is no password"},
+                      ]},
         "auth": {"default": True, "builtin": "token authentication on by default",
                  "rules": [
                      {"flag": "--ServerApp.password", "when": "set", "enabled": True},
@@ -761,7 +783,9 @@ _HEALTH_VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9-]+$")
 MATCH_FIELDS = ("processes", "env", "port_fallback", "units", "images", "pip", "dpkg", "binaries")
 PROCESS_FIELDS = ("comm", "argv", "cmdline", "cwd")
-BIND_KNOB_FIELDS = ("kind", "name", "loopback_value", "action", "alternatives", "read_only", "note", "ports")
+BIND_KNOB_FIELDS = ("kind", "name", "loopback_value", "action", "alternatives", "read_only", "note", "ports",
+                    "auth_fixes")
+AUTH_FIX_FIELDS = ("kind", "name", "alternatives", "match", "action", "value_from", "token_env", "reason")
 BIND_KINDS = ("env", "flag", "config", "none")
 AUTH_FIELDS = ("default", "builtin", "rules")
 AUTH_RULE_FIELDS = ("flag", "env", "file", "regex", "when", "value", "enabled", "note")
@@ -770,6 +794,7 @@ VERSION_FIELDS = ("pip", "dpkg", "file", "command")
 RISKY_FIELDS = ("flag", "env", "value", "unless_auth", "root_only", "reason")
 SANDBOX_PROFILES = ("default", "jit")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 # Defaults filled into every entry, so consumers never meet a missing key.
 _DEFAULTS = {
@@ -778,7 +803,7 @@ _DEFAULTS = {
     "default_ports": [],
     "default_bind": None,
     "bind_knob": {"kind": "none", "name": None, "loopback_value": None, "action": "set",
-                  "alternatives": [], "read_only": [], "note": None, "ports": None},
+                  "alternatives": [], "read_only": [], "note": None, "ports": None, "auth_fixes": []},
     "auth": {"default": None, "builtin": None, "rules": []},
     "version": {},
     "data_paths": [],
@@ -918,6 +943,31 @@ def _validate_bind_knob(where, knob, errors, partial=False):
     if ports is not None and not (isinstance(ports, list) and ports and all(
             isinstance(port, int) and not isinstance(port, bool) and 0 < port < 65536 for port in ports)):
         errors.append("%s.ports must be null or a non-empty list of ports 1-65535, got %r" % (where, ports))
+    fixes = knob.get("auth_fixes")
+    if fixes is not None and not isinstance(fixes, list):
+        errors.append("%s.auth_fixes must be a list, got %r" % (where, fixes))
+        fixes = []
+    for index, fix in enumerate(fixes or []):
+        here = "%s.auth_fixes[%d]" % (where, index)
+        if not isinstance(fix, dict):
+            errors.append("%s must be a dictionary, got %r" % (here, fix))
+            continue
+        _unknown(here, fix, AUTH_FIX_FIELDS, errors)
+        if fix.get("kind") not in ("env", "flag"):
+            errors.append("%s.kind must be env or flag, got %r" % (here, fix.get("kind")))
+        if not (isinstance(fix.get("name"), string_types) and fix.get("name")):
+            errors.append("%s.name is required" % here)
+        wanted_action = "remove" if fix.get("kind") == "flag" else "set"
+        if fix.get("action", wanted_action) != wanted_action:
+            errors.append("%s.action must be %s for kind %s" % (here, wanted_action, fix.get("kind")))
+        for key in ("match", "value_from", "token_env", "reason"):
+            if fix.get(key) is not None and not isinstance(fix[key], string_types):
+                errors.append("%s.%s must be a string" % (here, key))
+        if isinstance(fix.get("match"), string_types):
+            _check_regex(here + ".match", fix["match"], errors)
+        if fix.get("token_env") is not None and not _ENV_NAME.match(str(fix["token_env"])):
+            errors.append("%s.token_env must be a variable name" % here)
+        _check_str_lists(here, fix, ("alternatives",), errors)
 
 
 def _validate_auth(where, auth, errors):

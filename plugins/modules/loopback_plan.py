@@ -62,6 +62,21 @@ options:
     description: The address the runtimes are bound to.
     type: str
     default: 127.0.0.1
+  fix_auth:
+    description:
+      - Also plan the C(auth_fixes) of each runtime's bind knob (settings that open its API to anyone who reaches it:
+        an empty Jupyter token, OLLAMA_ORIGINS=*), for every runtime run by a systemd service, on loopback or not.
+      - A unit that needs both gets one drop-in with both.
+    type: bool
+    default: false
+  auth_values:
+    description: The values that C(value_from) of an auth fix names (C(ollama_origins) - a list, comma-joined).
+    type: dict
+    default: {}
+  token_dir:
+    description: Where the token files of auth fixes with C(token_env) go (C(<unit>.token)); the role creates them.
+    type: str
+    default: /etc/aihost/loopback/tokens
 attributes:
   check_mode:
     support: full
@@ -92,7 +107,10 @@ plan:
   type: dict
   contains:
     units:
-      description: One entry per unit to rebind (unit, runtime, knob_kind, env_file_edits, changes, copies_command_line).
+      description:
+        - One entry per unit to change (unit, runtime, knob_kind - C(auth) for a unit that gets only auth fixes -, bind,
+          env_file_edits, changes, auth_changes, token_files, copies_command_line).
+        - C(token_files) lists the token files the drop-in points at (env, path, group); the role creates them.
       type: list
       elements: dict
     dropins:
@@ -149,6 +167,10 @@ def main():
             secrets_dir=dict(type="str", default="/etc/aihost/loopback", no_log=False),
             dropin_name=dict(type="str", required=True),
             loopback_address=dict(type="str", default="127.0.0.1"),
+            fix_auth=dict(type="bool", default=False),
+            auth_values=dict(type="dict", default={}),
+            # A directory path, not a secret.
+            token_dir=dict(type="str", default="/etc/aihost/loopback/tokens", no_log=False),
         ),
         supports_check_mode=True,
     )
@@ -157,7 +179,8 @@ def main():
         rebind, notes = loopback_plan.sort_exposed(params["runtimes"], params["allowed_exposures"])
         proxies = loopback_plan.proxies(params["remote_access"], params["runtimes"], params["secrets_dir"])
         proxy_errors = loopback_plan.proxy_errors(proxies, params["listeners"])
-        plan = loopback_plan.plan(dict(params, runtimes=rebind))
+        auth_runtimes = loopback_plan.auth_candidates(params["runtimes"]) if params["fix_auth"] else []
+        plan = loopback_plan.plan(dict(params, runtimes=rebind, auth_runtimes=auth_runtimes))
     except Exception as exc:  # pylint: disable=broad-except
         # No message and no traceback: both could quote a unit's text. Where it broke is enough.
         trace = sys.exc_info()[2]

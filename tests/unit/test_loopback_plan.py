@@ -350,3 +350,156 @@ def test_the_module_sorts_plans_and_completes_the_proxies(capsys):
     assert out["proxy_errors"] == [
         "aihost_loopback_remote_access[0].port: 6379 is the runtime's own port; the proxy needs another one"]
     assert out["published"][0]["port"] == 6379
+
+
+# ----------------------------------------------------------------------------------------------
+# Auth fixes (#20 part 2): settings that open an API to whoever reaches it, fixed in the same drop-in
+# ----------------------------------------------------------------------------------------------
+
+def auth_plan(runtimes, unit_files, env_files=None, rebind=(), values=None):
+    """The plan as the module makes it with fix_auth on: RUNTIMES get auth fixes, REBIND the bind fix too."""
+    env_files = env_files or {}
+    return lp.plan({"dropin_name": DROPIN, "runtimes": list(rebind), "auth_runtimes": lp.auth_candidates(runtimes),
+                    "auth_values": values or {}, "token_dir": "/etc/aihost/loopback/tokens"},
+                   read_files=lambda unit, dropin: (unit_files[unit], None), read_file=env_files.get)
+
+
+def on_loopback(runtime_entry):
+    entry = dict(runtime_entry)
+    entry["listen"] = [dict(item, address="127.0.0.1", scope="loopback") for item in entry["listen"]]
+    return entry
+
+
+JUPYTER_OPEN = ("User=jupyter\nGroup=jupyter\nExecStart=/opt/jupyter/bin/jupyter server --ip=127.0.0.1 "
+                "--ServerApp.token='' --ServerApp.password= --port=8888 --ServerApp.root_dir=/srv/nb\n")
+
+
+def test_jupyter_on_loopback_loses_its_empty_token_and_password_and_reads_a_token_file():
+    """A runtime already on loopback is reachable by every local user and through the proxy: an
+    empty token and an empty password are removed, and the token comes from a root-owned file."""
+    jupyter = on_loopback(catalog_runtime("jupyter"))
+    result = auth_plan([jupyter], {"x.service": service(JUPYTER_OPEN)})
+    dropin = result["dropins"]["x.service"]
+    assert ("ExecStart=\nExecStart=/opt/jupyter/bin/jupyter server --ip=127.0.0.1 --port=8888 "
+            "--ServerApp.root_dir=/srv/nb\n") in dropin
+    assert 'Environment="JUPYTER_TOKEN_FILE=/etc/aihost/loopback/tokens/x.service.token"\n' in dropin
+    assert "--ServerApp.token" not in dropin and "password" not in dropin
+    unit = result["units"][0]
+    assert unit["bind"] is False and unit["knob_kind"] == "auth" and unit["copies_command_line"]
+    assert unit["token_files"] == [{"env": "JUPYTER_TOKEN_FILE", "group": "jupyter",
+                                    "path": "/etc/aihost/loopback/tokens/x.service.token"}]
+    assert result["managed"] == [] and result["findings"] == []
+
+
+def test_jupyter_token_flag_with_a_separate_empty_value_is_removed_with_its_value():
+    jupyter = on_loopback(catalog_runtime("jupyter"))
+    result = auth_plan([jupyter], {"x.service": service(
+        "ExecStart=/usr/bin/jupyter-lab --NotebookApp.token '' --IdentityProvider.token= --no-browser\n")})
+    assert "ExecStart=/usr/bin/jupyter-lab --no-browser\n" in result["dropins"]["x.service"]
+
+
+def test_jupyter_with_a_real_token_is_left_alone():
+    """Only an empty token turns authentication off; a unit with none keeps Jupyter's default (on)."""
+    jupyter = on_loopback(catalog_runtime("jupyter"))
+    result = auth_plan([jupyter], {"x.service": service("ExecStart=/usr/bin/jupyter server --ip=127.0.0.1\n")})
+    assert result["units"] == [] and result["dropins"] == {} and result["findings"] == []
+
+
+def test_bind_and_auth_fixes_go_into_one_dropin_built_from_the_unit_as_written():
+    """An exposed Jupyter with an empty token: --ip moves to loopback and the token flags go, in one
+    ExecStart= of one drop-in (two drop-ins would fight over ExecStart=)."""
+    jupyter = catalog_runtime("jupyter")
+    result = auth_plan([jupyter], {"x.service": service(
+        "User=jupyter\nGroup=jupyter\nExecStart=/usr/bin/jupyter server --ip=0.0.0.0 --ServerApp.token=''\n")},
+        rebind=[jupyter])
+    dropin = result["dropins"]["x.service"]
+    assert dropin.count("ExecStart=") == 2
+    assert "ExecStart=\nExecStart=/usr/bin/jupyter server --ip=127.0.0.1\n" in dropin
+    assert "JUPYTER_TOKEN_FILE=" in dropin
+    assert len(result["units"]) == 1 and result["units"][0]["bind"] is True
+    assert result["managed"] == ["jupyter"]
+
+
+def test_token_file_group_is_the_primary_group_of_user(monkeypatch):
+    monkeypatch.setattr(lp, "primary_group", lambda user: {"jupyter": "users"}.get(user))
+    jupyter = on_loopback(catalog_runtime("jupyter"))
+    result = auth_plan([jupyter], {"x.service": service(
+        "User=jupyter\nExecStart=/usr/bin/jupyter server --ServerApp.token=\n")})
+    assert result["units"][0]["token_files"][0]["group"] == "users"
+
+
+def test_no_token_file_for_a_dynamic_user_says_so():
+    jupyter = on_loopback(catalog_runtime("jupyter"))
+    result = auth_plan([jupyter], {"x.service": service(
+        "DynamicUser=yes\nExecStart=/usr/bin/jupyter server --ServerApp.token=\n")})
+    assert [item["kind"] for item in result["findings"]] == ["token_file"]
+    assert "JUPYTER_TOKEN_FILE" not in result["dropins"]["x.service"]
+
+
+def test_ollama_wildcard_origins_are_replaced_by_the_configured_list():
+    ollama = on_loopback(catalog_runtime("ollama"))
+    files = {"x.service": service('User=ollama\nEnvironment="OLLAMA_HOST=127.0.0.1:11434" "OLLAMA_ORIGINS=*"\n'
+                                  "ExecStart=/usr/local/bin/ollama serve\n")}
+    result = auth_plan([ollama], files, values={"ollama_origins": ["http://localhost:3000", "app://*"]})
+    dropin = result["dropins"]["x.service"]
+    assert 'Environment="OLLAMA_ORIGINS=http://localhost:3000,app://*"\n' in dropin
+    assert "ExecStart" not in dropin and not result["units"][0]["copies_command_line"]
+    empty = auth_plan([ollama], files)
+    assert 'Environment="OLLAMA_ORIGINS="\n' in empty["dropins"]["x.service"]
+
+
+def test_ollama_origins_in_an_environment_file_are_edited_there_too():
+    ollama = on_loopback(catalog_runtime("ollama"))
+    files = {"x.service": service("EnvironmentFile=/etc/default/ollama\nExecStart=/usr/local/bin/ollama serve\n")}
+    result = auth_plan([ollama], files, env_files={"/etc/default/ollama": "OLLAMA_ORIGINS='*'\n"})
+    assert result["units"][0]["env_file_edits"] == [
+        {"path": "/etc/default/ollama", "name": "OLLAMA_ORIGINS", "value": ""}]
+    # After the edit the file holds our value: the same drop-in and edit again, no churn.
+    again = auth_plan([ollama], files, env_files={"/etc/default/ollama": "OLLAMA_ORIGINS=\n"})
+    assert again["dropins"] == result["dropins"]
+
+
+def test_ollama_with_explicit_origins_is_left_alone():
+    ollama = on_loopback(catalog_runtime("ollama"))
+    result = auth_plan([ollama], {"x.service": service(
+        'Environment="OLLAMA_ORIGINS=https://chat.example.org"\nExecStart=/usr/local/bin/ollama serve\n')})
+    assert result["units"] == []
+
+
+def test_exposed_ollama_gets_bind_and_origins_in_one_dropin():
+    ollama = catalog_runtime("ollama")
+    result = auth_plan([ollama], {"x.service": service(
+        'Environment="OLLAMA_HOST=0.0.0.0" "OLLAMA_ORIGINS=*"\nExecStart=/usr/local/bin/ollama serve\n')},
+        rebind=[ollama])
+    dropin = result["dropins"]["x.service"]
+    assert 'Environment="OLLAMA_HOST=127.0.0.1:11434"\n' in dropin and 'Environment="OLLAMA_ORIGINS="\n' in dropin
+    assert len(result["units"]) == 1
+
+
+@pytest.mark.parametrize("name, text", [
+    ("jupyter", JUPYTER_OPEN.replace("--ip=127.0.0.1", "--ip=0.0.0.0")),
+    ("ollama", 'Environment="OLLAMA_HOST=0.0.0.0" "OLLAMA_ORIGINS=*"\nExecStart=/usr/local/bin/ollama serve\n'),
+])
+def test_second_run_is_the_same_dropin_and_the_fixed_unit_needs_nothing(name, text):
+    """Idempotence: the plan reads the unit without the role's drop-in, so it plans the same text;
+    with the drop-in applied (read as any other drop-in) the unit needs no change at all."""
+    exposed = catalog_runtime(name)
+    files = {"x.service": service(text)}
+    first = auth_plan([exposed], files, rebind=[exposed])
+    assert auth_plan([exposed], files, rebind=[exposed])["dropins"] == first["dropins"]
+    fixed = {"x.service": files["x.service"] + [("/etc/systemd/system/x.service.d/fixed.conf",
+                                                  first["dropins"]["x.service"])]}
+    after = auth_plan([on_loopback(exposed)], fixed)
+    assert after["units"] == [] and after["findings"] == []
+
+
+def test_fix_auth_off_plans_no_auth_fix(capsys):
+    jupyter = on_loopback(catalog_runtime("jupyter"))
+    out = run_module(capsys, {"dropin_name": DROPIN, "runtimes": [jupyter], "fix_auth": False})
+    assert out["plan"]["units"] == []
+
+
+def test_catalog_rejects_a_bad_auth_fix():
+    from ansible_collections.aihost.hardening.plugins.module_utils.runtime_catalog import CatalogError
+    with pytest.raises(CatalogError, match=r"auth_fixes\[0\]\.action must be remove"):
+        load_catalog({"jupyter": {"bind_knob": {"auth_fixes": [{"kind": "flag", "name": "--x", "action": "set"}]}}})
