@@ -359,6 +359,27 @@ def unit_files(unit, dropin_name):
     return files, None
 
 
+BIND_MARK = "listens on loopback only."
+
+
+def own_dropin(unit, dropin_name):
+    """The text of the role's own drop-in of UNIT (root's: it is in a unit directory), or None."""
+    code, out, _err = run(["systemctl", "show", unit, "-p", "DropInPaths"])
+    if code != 0:
+        return None
+    for line in out.splitlines():
+        if line.startswith("DropInPaths="):
+            for path in line.split("=", 1)[1].split():
+                if os.path.basename(path) == dropin_name:
+                    return read_text(path)
+    return None
+
+
+def bound_before(text):
+    """True when the role's drop-in TEXT holds a bind fix (its first line says so)."""
+    return bool(text) and BIND_MARK in text.splitlines()[0]
+
+
 def original_text(files):
     return "".join("# %s\n%s%s" % (path, text, "" if text.endswith("\n") else "\n") for path, text in files)
 
@@ -613,7 +634,10 @@ def plan_unit(runtime, unit, address, dropin_name, read_files=unit_files, read_f
     auth_changes = []
 
     if bind:
-        ports = exposed_ports(runtime) or list(runtime.get("default_ports") or [])
+        # A unit bound before (on loopback now) keeps the port it listens on.
+        ports = exposed_ports(runtime) or _unique(item.get("port") for item in runtime.get("listen") or []
+                                                  if item.get("protocol", "tcp") == "tcp") \
+            or list(runtime.get("default_ports") or [])
         value = loopback_value(knob, address, ports[0] if ports else None)
         if value is None and action == "set":
             return None, finding(runtime, "unknown_knob", "%s: the port for %s is unknown; set %s by hand"
@@ -701,7 +725,7 @@ def plan_unit(runtime, unit, address, dropin_name, read_files=unit_files, read_f
                     auth_findings.append(finding(runtime, "token_file", "%s: no token file was made for %s (%s): set "
                                                  "%s by hand" % (display, unit, why or "its name is unusual", token_env)))
                     continue
-                path = "%s/%s.token" % (auth.get("token_dir") or "/etc/aihost/loopback/tokens", unit)
+                path = "%s/%s.token" % (auth.get("token_dir") or "/etc/aihost/tokens", unit)
                 token_files.append({"env": token_env, "path": path, "group": group})
                 lines.append(quote_env_assignment(token_env, path))
                 auth_changes.append("Environment: %s=%s (owner root, group %s, mode 0640)" % (token_env, path, group))
@@ -711,8 +735,8 @@ def plan_unit(runtime, unit, address, dropin_name, read_files=unit_files, read_f
     if not lines:
         return None, (auth_findings[0] if auth_findings else None)
     if bind:
-        header = ("# Managed by aihost.hardening.loopback: %s (%s) listens on loopback only.\n"
-                  % (display, runtime.get("name")))
+        header = ("# Managed by aihost.hardening.loopback: %s (%s) %s\n"
+                  % (display, runtime.get("name"), BIND_MARK))
     else:
         header = "# Managed by aihost.hardening.loopback: %s (%s).\n" % (display, runtime.get("name"))
     if auth_changes:
@@ -752,16 +776,20 @@ def auth_candidates(runtimes):
         if not (runtime.get("bind_knob") or {}).get("auth_fixes"):
             continue
         out.append({"name": runtime.get("name"), "display_name": runtime.get("display_name"),
-                    "bind_knob": runtime.get("bind_knob"),
+                    "bind_knob": runtime.get("bind_knob"), "listen": runtime.get("listen") or [],
+                    "default_ports": runtime.get("default_ports") or [],
                     "processes": [{"pid": process.get("pid"), "unit": process.get("unit")}
                                   for process in runtime.get("processes") or []]})
     return out
 
 
-def plan(request, read_files=unit_files, read_file=read_text):
+def plan(request, read_files=unit_files, read_file=read_text, read_dropin=own_dropin):
     """The plan for the runtimes to rebind (``runtimes``) and, with ``auth_runtimes``, the auth fixes.
 
-    A unit gets one drop-in whatever it needs: the bind fix, the auth fixes, or both.
+    A unit gets one drop-in whatever it needs: the bind fix, the auth fixes, or both. A unit on
+    loopback whose drop-in from an earlier run holds the bind fix keeps it (the plan is made from
+    the unit as written, which still says 0.0.0.0): ``exposed`` tells the units that listen beyond
+    loopback now from those.
     """
     address = request.get("loopback_address", "127.0.0.1")
     dropin_name = request["dropin_name"]
@@ -784,11 +812,12 @@ def plan(request, read_files=unit_files, read_file=read_text):
         for unit in units:
             work.append((runtime, unit, True))
     planned = set(unit for _r, unit, _b in work)
+    exposed = set(planned)
     for runtime in request.get("auth_runtimes") or []:
         for unit in auth_units(runtime):
             if unit not in planned:
                 planned.add(unit)
-                work.append((runtime, unit, False))
+                work.append((runtime, unit, bound_before(read_dropin(unit, dropin_name))))
     for runtime, unit, bind in work:
         name = runtime.get("name")
         display = runtime.get("display_name") or name
@@ -805,8 +834,9 @@ def plan(request, read_files=unit_files, read_file=read_text):
             # The texts go by unit name, out of the list the role loops over.
             result["dropins"][unit] = unit_plan.pop("dropin")
             result["originals"][unit] = unit_plan.pop("original")
+            unit_plan["exposed"] = unit in exposed
             result["units"].append(unit_plan)
-            if bind and name not in result["managed"]:
+            if unit in exposed and name not in result["managed"]:
                 result["managed"].append(name)
     return result
 

@@ -76,7 +76,7 @@ options:
   token_dir:
     description: Where the token files of auth fixes with C(token_env) go (C(<unit>.token)); the role creates them.
     type: str
-    default: /etc/aihost/loopback/tokens
+    default: /etc/aihost/tokens
 attributes:
   check_mode:
     support: full
@@ -109,7 +109,10 @@ plan:
     units:
       description:
         - One entry per unit to change (unit, runtime, knob_kind - C(auth) for a unit that gets only auth fixes -, bind,
-          env_file_edits, changes, auth_changes, token_files, copies_command_line).
+          exposed - it listens beyond loopback now -, env_file_edits, changes, auth_changes, token_files,
+          copies_command_line).
+        - C(bind) is true when the drop-in holds the bind fix - for an exposed unit, and for one on loopback whose
+          drop-in from an earlier run held it (the plan is made from the unit as written).
         - C(token_files) lists the token files the drop-in points at (env, path, group); the role creates them.
       type: list
       elements: dict
@@ -170,7 +173,7 @@ def main():
             fix_auth=dict(type="bool", default=False),
             auth_values=dict(type="dict", default={}),
             # A directory path, not a secret.
-            token_dir=dict(type="str", default="/etc/aihost/loopback/tokens", no_log=False),
+            token_dir=dict(type="str", default="/etc/aihost/tokens", no_log=False),
         ),
         supports_check_mode=True,
     )

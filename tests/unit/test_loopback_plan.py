@@ -356,12 +356,14 @@ def test_the_module_sorts_plans_and_completes_the_proxies(capsys):
 # Auth fixes (#20 part 2): settings that open an API to whoever reaches it, fixed in the same drop-in
 # ----------------------------------------------------------------------------------------------
 
-def auth_plan(runtimes, unit_files, env_files=None, rebind=(), values=None):
-    """The plan as the module makes it with fix_auth on: RUNTIMES get auth fixes, REBIND the bind fix too."""
+def auth_plan(runtimes, unit_files, env_files=None, rebind=(), values=None, ours=None):
+    """The plan as the module makes it with fix_auth on: RUNTIMES get auth fixes, REBIND the bind fix too;
+    OURS: the role's drop-ins already on the host, by unit."""
     env_files = env_files or {}
     return lp.plan({"dropin_name": DROPIN, "runtimes": list(rebind), "auth_runtimes": lp.auth_candidates(runtimes),
                     "auth_values": values or {}, "token_dir": "/etc/aihost/loopback/tokens"},
-                   read_files=lambda unit, dropin: (unit_files[unit], None), read_file=env_files.get)
+                   read_files=lambda unit, dropin: (unit_files[unit], None), read_file=env_files.get,
+                   read_dropin=lambda unit, dropin: (ours or {}).get(unit))
 
 
 def on_loopback(runtime_entry):
@@ -486,7 +488,13 @@ def test_second_run_is_the_same_dropin_and_the_fixed_unit_needs_nothing(name, te
     exposed = catalog_runtime(name)
     files = {"x.service": service(text)}
     first = auth_plan([exposed], files, rebind=[exposed])
+    assert first["units"][0]["exposed"] and first["units"][0]["bind"]
     assert auth_plan([exposed], files, rebind=[exposed])["dropins"] == first["dropins"]
+    # The second run: the runtime is on loopback now, so it is not rebound, but its drop-in (which
+    # says it holds the bind fix) keeps the bind fix: the same text, and no restart (not exposed).
+    second = auth_plan([on_loopback(exposed)], files, ours={"x.service": first["dropins"]["x.service"]})
+    assert second["dropins"] == first["dropins"]
+    assert second["units"][0]["exposed"] is False and second["managed"] == []
     fixed = {"x.service": files["x.service"] + [("/etc/systemd/system/x.service.d/fixed.conf",
                                                   first["dropins"]["x.service"])]}
     after = auth_plan([on_loopback(exposed)], fixed)
