@@ -116,6 +116,14 @@ RULES = {
                        "it a directory of its own, list it in the variable the finding names "
                        "(aihost_service_users_data_dirs.<runtime>) and run the service_users role again.",
     },
+    "AIH-CFG-009": {
+        "severity": "medium",
+        "title": "AI runtime with unrestricted outbound traffic",
+        "remediation": "Let the aihost.hardening.firewall role restrict the runtime's service user "
+                       "(aihost_firewall_egress_mode: enforce; log only counts) and list what it must reach in "
+                       "aihost_firewall_egress_allowed. A runtime that runs as root or as a login account is never "
+                       "restricted: give it a service user with the aihost.hardening.service_users role first.",
+    },
     "AIH-MOD-001": {
         "severity": "critical",
         "title": "Model file that can run code when it is loaded",
@@ -443,10 +451,137 @@ def evaluate(runtime_facts, gpu_facts, host_checks, policy, advisories):
     if updates is not None and not updates.get("configured"):
         findings.append(_finding("AIH-CFG-005", "updates", updates.get("evidence")))
 
+    egress = (host_checks.get("firewall") or {}).get("egress")
+    if egress is not None:  # None: facts from before the egress check; nothing to judge
+        findings.extend(_egress_findings(runtime_egress(runtimes, egress)))
     findings.extend(_service_users_findings(host_checks.get("service_users")))
     findings.extend(_model_integrity_findings(host_checks.get("model_integrity")))
 
     findings.sort(key=lambda item: (-SEVERITY_RANK.get(item["severity"], 0), item["id"], str(item["subject"])))
+    return findings
+
+
+# The firewall role restricts system accounts only; from here on, uids are login accounts (UID_MIN of
+# login.defs on Debian and the RHEL family). Used for the evidence only: such a uid is never exempt.
+LOGIN_UID_MIN = 1000
+
+
+def runtime_egress(runtimes, egress):
+    """The egress of each runtime instance (same order as ``runtimes``), from the per-uid egress of
+    host_config.nft_json_egress (``host_checks.firewall.egress``).
+
+    ``enforced`` is true only when every uid its processes run as is sent to a chain that drops
+    (``mode`` enforce in both address families). ``reason`` says why not: ``container`` (container
+    egress is not limited by user), ``root``, ``no_ruleset``, ``no_rule``, ``log``, ``no_drop``,
+    ``one_family``, ``uid_unknown``; ``not_running`` (no process, nothing to check) is not a finding.
+    ``dropped``/``logged``: packets counted by the last rule of its chains (refused or logged attempts).
+    """
+    egress = egress or {}
+    by_uid = dict((item.get("uid"), item) for item in egress.get("uids") or [] if isinstance(item, dict))
+    result = []
+    for runtime, instance in zip(runtimes or [], _instances(runtimes or [])):
+        container = next((container_label(item) for item in runtime.get("containers") or [] if container_label(item)), None)
+        entry = {"instance": instance, "runtime": runtime.get("name"), "container": container, "uids": [],
+                 "mode": None, "chain": None, "dropped": None, "logged": None, "enforced": False, "reason": None}
+        result.append(entry)
+        processes = runtime.get("processes") or []
+        users = {}
+        for process in processes:
+            if isinstance(process.get("uid"), int) and not isinstance(process.get("uid"), bool):
+                users.setdefault(process["uid"], process.get("user"))
+        for uid in sorted(users):
+            found = by_uid.get(uid) or {}
+            entry["uids"].append({"uid": uid, "user": users[uid], "mode": found.get("mode"), "chain": found.get("chain"),
+                                  "table": "%s %s" % (found["family"], found["table"]) if found else None,
+                                  "packets": found.get("packets")})
+        if container:
+            entry["reason"] = "container"
+        elif not processes:
+            entry["reason"] = "not_running"
+        elif not users:
+            entry["reason"] = "uid_unknown"
+        elif 0 in users:
+            entry["reason"] = "root"
+        elif not egress.get("read"):
+            entry["reason"] = "no_ruleset"
+        modes = [item["mode"] for item in entry["uids"]]
+        if entry["uids"] and entry["reason"] not in ("container", "root"):
+            # The weakest uid decides: one open uid is an open runtime.
+            weakest = min(entry["uids"], key=lambda item: {"enforce": 2, "log": 1, "none": 0}.get(item["mode"], -1))
+            entry["mode"] = weakest["mode"] or "none"
+            entry["chain"] = weakest["chain"]
+        chains = {}
+        for item in entry["uids"]:
+            if item["chain"] and item["packets"] is not None:
+                chains[(item["table"], item["chain"], item["mode"])] = item["packets"]
+        for (_table, _chain, mode), packets in chains.items():
+            key = {"enforce": "dropped", "log": "logged"}.get(mode)
+            if key:
+                entry[key] = (entry[key] or 0) + packets
+        if entry["reason"] is None:
+            if None in modes:
+                entry["reason"] = "no_rule"
+            elif "none" in modes:
+                entry["reason"] = "no_drop"
+            elif "log" in modes:
+                entry["reason"] = "log"
+            elif any(by_uid[item["uid"]].get("family") != "inet" for item in entry["uids"]):
+                entry["reason"] = "one_family"
+            else:
+                entry["enforced"] = True
+    return result
+
+
+def _egress_evidence(entry):
+    """Why one runtime's egress is open, in words that follow its name (AIH-CFG-009)."""
+    reason = entry["reason"]
+    if reason == "container":
+        return ("runs in container %s: container egress is not limited by user (it leaves through the forward hook "
+                "or the container's own network namespace) and the firewall role's per-runtime egress control does "
+                "not cover it, so it is reported unchecked" % entry["container"])
+    if reason == "uid_unknown":
+        return "runs as uids the facts do not show (read without root?): its egress cannot be checked"
+    who = ", ".join("%s (uid %d)" % (item["user"] or "?", item["uid"]) for item in entry["uids"])
+    if reason == "root":
+        return "runs as %s: the firewall role never restricts root's egress, so it can connect anywhere" % who
+    if reason == "no_ruleset":
+        return ("runs as %s: no nftables ruleset could be read as JSON (nft missing, or nft -j gave nothing), "
+                "so no output chain restricts it" % who)
+    parts = []
+    for item in entry["uids"]:
+        name = "%s (uid %d)" % (item["user"] or "?", item["uid"])
+        if item["mode"] is None:
+            text = "%s, which no output-hook rule sends to a chain that drops" % name
+        elif item["mode"] == "none":
+            text = "%s, which goes to chain %s (table %s), whose last rule does not drop or reject: what the " \
+                   "chain does not allow still goes out" % (name, item["chain"], item["table"])
+        elif item["mode"] == "log":
+            text = "%s, whose egress is logged, not dropped (aihost_firewall_egress_mode: log; chain %s counted %s " \
+                   "attempts)" % (name, item["chain"], item["packets"] if item["packets"] is not None else "no")
+        elif not str(item["table"]).startswith("inet "):
+            text = "%s, dropped only for %s by chain %s (table %s): the other address family is open" % (
+                name, "IPv4" if str(item["table"]).startswith("ip ") else "IPv6", item["chain"], item["table"])
+        else:
+            continue
+        if item["uid"] >= LOGIN_UID_MIN and item["mode"] in (None, "none"):
+            text += " - uid %d is a login account, which the firewall role does not restrict" % item["uid"]
+        parts.append(text)
+    hint = ""
+    if any(item["mode"] is None for item in entry["uids"]):
+        hint = " (aihost_firewall_egress_mode off, or the firewall role not run since the runtime got this user)"
+    return "runs as " + "; ".join(parts) + hint
+
+
+def _egress_findings(entries):
+    """AIH-CFG-009 per running runtime instance whose egress is not enforced."""
+    findings = []
+    for entry in entries:
+        if entry["enforced"] or entry["reason"] == "not_running":
+            continue
+        evidence = "%s %s" % (entry["instance"], _egress_evidence(entry))
+        findings.append(_finding("AIH-CFG-009", entry["instance"], evidence,
+                                 runtime=entry["runtime"], container=entry["container"], egress_mode=entry["mode"],
+                                 chain=entry["chain"], dropped=entry["dropped"], logged=entry["logged"]))
     return findings
 
 

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
 from ansible_collections.aihost.hardening.plugins.module_utils.audit_policy import (
-    RULES, SEVERITIES, severity_at_or_above, severity_counts)
+    RULES, SEVERITIES, runtime_egress, severity_at_or_above, severity_counts)
 
 TOOL_NAME = "aihost.hardening.audit"
 TOOL_URI = "https://example.invalid/aihost/hardening/roles/audit"
@@ -175,6 +175,7 @@ def _host_markdown(report, level="#"):
                 _md(", ".join(item.get("data_paths") or []) or "-")))
     else:
         lines.append("None.")
+    lines += _egress_markdown(report, level)
     packages = checkpoint.get("packages") or []
     lines += ["", "%s# Package versions" % level, ""]
     if packages:
@@ -183,6 +184,41 @@ def _host_markdown(report, level="#"):
             lines.append("| %s | %s | %s |" % (_md(item.get("manager")), _md(item.get("name")), _md(item.get("version"))))
     else:
         lines.append("None recorded.")
+    return lines
+
+
+def report_egress(report):
+    """Per-runtime egress of a host report (AIH-CFG-009): the list host_audit_facts recorded, else the same
+    worked out from the report's runtimes; None for a report from before the egress check."""
+    egress = ((report.get("host_checks") or {}).get("firewall") or {}).get("egress")
+    if egress is None:
+        return None
+    if egress.get("runtimes") is not None:
+        return egress["runtimes"]
+    return runtime_egress((report.get("aihost_runtime") or {}).get("runtimes") or [], egress)
+
+
+def _count(value):
+    return "-" if value is None else str(value)
+
+
+def _egress_markdown(report, level):
+    entries = report_egress(report)
+    if entries is None:
+        return []
+    lines = ["", "%s# Egress of AI runtimes" % level, ""]
+    if not entries:
+        return lines + ["None."]
+    lines += ["| Runtime | Runs as | Mode | Chain | Dropped | Logged | Enforced |", "|---|---|---|---|---|---|---|"]
+    for item in entries:
+        users = ", ".join("%s (%s)" % (user.get("user") or "?", user.get("uid")) for user in item.get("uids") or [])
+        if item.get("reason") == "not_running":
+            enforced = "- (not running)"
+        else:
+            enforced = "yes" if item.get("enforced") else "no (%s)" % (item.get("reason") or "unknown")
+        lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+            _md(item.get("instance") or item.get("runtime")), _md(users or "-"), _md(item.get("mode") or "-"),
+            _md(item.get("chain") or "-"), _count(item.get("dropped")), _count(item.get("logged")), _md(enforced)))
     return lines
 
 

@@ -12,7 +12,8 @@ Two layers, so unit tests feed fixture text to the parsing and a fake module to 
   ``iptables`` when a caller supplies it). The sections are the ones the audit role's former
   ``host_checks.sh`` printed, line for line.
 - ``summarize(sections)`` is pure: sections -> the ``host_checks`` dictionary of the audit report
-  (``firewall``, ``automatic_updates``, ``data_path_modes``, ``packages``). ``split_sections`` turns the
+  (``firewall`` with the per-uid egress of ``nft_json_egress``, ``automatic_updates``,
+  ``data_path_modes``, ``packages``). ``split_sections`` turns the
   ``@@name`` text form into sections (fixtures and older callers use it).
 - ``read_model_integrity(state_dir)`` reads the JSON the model_integrity role (``findings.json``) and
   its verify timer (``last-verify.json``) leave on the host; ``summarize_model_integrity`` is pure.
@@ -123,6 +124,199 @@ def nft_json_filters_input(text):
     return False
 
 
+# ---------------------------------------------------------------------------------------------
+# Egress (issue #20): which uids an output-hook chain sends to a chain that drops.
+
+_EGRESS_RANK = {"enforce": 2, "log": 1, "none": 0}
+# Wider uid ranges are not expanded into per-uid entries (a runtime covered only by one is reported).
+EGRESS_RANGE_MAX = 4096
+_VERDICTS = frozenset(["accept", "drop", "reject", "jump", "goto", "return", "continue", "queue"])
+
+
+def _steps(expr):
+    """A rule's expressions as (key, value) pairs, or None when they are not nft's one-key objects."""
+    if not isinstance(expr, list):
+        return None
+    steps = []
+    for step in expr:
+        if not isinstance(step, dict) or len(step) != 1:
+            return None
+        steps.append(next(iter(step.items())))
+    return steps
+
+
+def _uid_value(value):
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def _uid_ranges(right, named_sets):
+    """The right side of a ``meta skuid`` match -> [(first, last)]; None when it cannot be read
+    (a user name nft could not turn into a number, a set that is not in the ruleset)."""
+    if isinstance(right, str) and right.startswith("@"):
+        right = {"set": named_sets.get(right[1:])}
+    if isinstance(right, dict) and "set" in right:
+        items = right["set"]
+        if not isinstance(items, list):
+            return None
+        ranges = []
+        for item in items:
+            if isinstance(item, dict) and isinstance(item.get("elem"), dict):
+                item = item["elem"].get("val")  # an element with a timeout or a comment
+            found = _uid_ranges(item, named_sets)
+            if found is None:
+                return None
+            ranges.extend(found)
+        return ranges
+    if isinstance(right, dict) and isinstance(right.get("range"), list) and len(right["range"]) == 2:
+        first, last = (_uid_value(item) for item in right["range"])
+        return [(first, last)] if first is not None and last is not None else None
+    uid = _uid_value(right)
+    return [(uid, uid)] if uid is not None else None
+
+
+def _counter(steps, named_counters):
+    for key, value in steps:
+        if key == "counter":
+            if isinstance(value, str):  # a named counter: its values are an object of the ruleset
+                value = named_counters.get(value) or {}
+            if isinstance(value, dict):
+                return value.get("packets"), value.get("bytes")
+    return None, None
+
+
+def _chain_mode(steps):
+    """Mode of a chain from its last rule: ``enforce`` (counter or log, then drop or reject: every
+    packet that gets there is refused), ``log`` (only counted or logged: the packet goes on) or
+    ``none`` (an empty chain, a last rule that matches, accepts or jumps on)."""
+    keys = [key for key, _value in steps or []]
+    if keys and keys[-1] in ("drop", "reject") and set(keys[:-1]) <= set(["counter", "log"]):
+        return "enforce"
+    if keys and set(keys) <= set(["counter", "log", "limit"]):
+        return "log"
+    return "none"
+
+
+def _uid_rule(steps, named_sets):
+    """An output-chain rule -> ("open",) for an unconditional accept (nothing after it is reached),
+    ("uid", ranges, verdict, target) for a rule whose only match is ``meta skuid``, else None."""
+    matches = [value for key, value in steps if key == "match"]
+    verdicts = [(key, value) for key, value in steps if key in _VERDICTS]
+    verdict, argument = verdicts[-1] if verdicts else (None, None)
+    if not matches:
+        return ("open",) if verdict == "accept" else None
+    if len(matches) != 1 or not isinstance(matches[0], dict):
+        return None
+    match = matches[0]
+    left = match.get("left")
+    if match.get("op", "==") not in ("==", "in") or not isinstance(left, dict) or \
+            (left.get("meta") or {}).get("key") != "skuid":
+        return None
+    ranges = _uid_ranges(match.get("right"), named_sets)
+    if ranges is None:
+        return None
+    target = argument.get("target") if verdict in ("jump", "goto") and isinstance(argument, dict) else None
+    return ("uid", ranges, verdict, target)
+
+
+def nft_json_egress(text):
+    """``nft -j list ruleset`` -> the egress each uid named in an output-hook chain gets; None when it
+    is not that JSON.
+
+    Returns ``{"output_chains": ["inet aihost output", ...], "uids": [{"uid", "family", "table",
+    "chain", "mode", "packets", "bytes"}, ...]}``: ``chain`` is the chain whose last rule decides (the
+    target of a ``jump`` or ``goto``, or the output chain itself for a direct ``drop``), ``mode`` is
+    ``enforce``, ``log`` or ``none`` (see ``_chain_mode``; an explicit ``accept`` is ``none``), and
+    ``packets``/``bytes`` are the counter of that last rule (the refused or logged attempts).
+
+    Rules are walked in order as the kernel does: a jump to a chain that does not drop returns, so
+    a later rule can still drop; a goto, an accept or a drop ends the walk. A packet passes every
+    base chain on the hook and a drop in any is final, so across chains the strictest mode wins.
+    Only rules whose one match is ``meta skuid`` count; ranges wider than EGRESS_RANGE_MAX uids
+    are not expanded. A host-wide ``policy drop`` is not per-runtime control and is not read.
+    """
+    try:
+        objects = json.loads(text)["nftables"]
+    except (ValueError, TypeError, KeyError):
+        return None
+    if not isinstance(objects, list):
+        return None
+    bases, rules, named_sets, named_counters = [], {}, {}, {}
+    for item in objects:
+        if not isinstance(item, dict):
+            continue
+        chain, rule, nft_set, counter = item.get("chain"), item.get("rule"), item.get("set"), item.get("counter")
+        if isinstance(chain, dict) and chain.get("hook") == "output" and chain.get("type", "filter") == "filter" \
+                and chain.get("family") in ("inet", "ip", "ip6"):
+            bases.append((chain.get("family"), chain.get("table"), chain.get("name")))
+        elif isinstance(rule, dict):
+            steps = _steps(rule.get("expr"))
+            if steps is not None:
+                rules.setdefault((rule.get("family"), rule.get("table"), rule.get("chain")), []).append(steps)
+        elif isinstance(nft_set, dict) and nft_set.get("type") == "uid":
+            named_sets.setdefault((nft_set.get("family"), nft_set.get("table")), {})[nft_set.get("name")] = \
+                nft_set.get("elem") or []
+        elif isinstance(counter, dict) and counter.get("name"):
+            named_counters.setdefault((counter.get("family"), counter.get("table")), {})[counter["name"]] = counter
+    decided = {}
+    for family, table, name in bases:
+        walk = []
+        for steps in rules.get((family, table, name), []):
+            parsed = _uid_rule(steps, named_sets.get((family, table), {}))
+            if parsed is None:
+                continue
+            if parsed[0] == "open":
+                break
+            walk.append((steps,) + parsed[1:])
+        named = set()
+        for _rule_steps, ranges, _verdict, _target in walk:
+            for first, last in ranges:
+                if last - first < EGRESS_RANGE_MAX:
+                    named.update(range(first, last + 1))
+        for uid in sorted(named):
+            found = _walk_uid(uid, walk, rules, family, table, name, named_counters.get((family, table), {}))
+            if found and (uid not in decided or _stricter(found, decided[uid])):
+                decided[uid] = found
+    return {"output_chains": ["%s %s %s" % base for base in bases],
+            "uids": [dict(decided[uid], uid=uid) for uid in sorted(decided)]}
+
+
+def _stricter(new, old):
+    """True when NEW beats OLD: a stricter mode, or the same mode in an inet table (both families)."""
+    rank_new, rank_old = _EGRESS_RANK[new["mode"]], _EGRESS_RANK[old["mode"]]
+    return rank_new > rank_old or (rank_new == rank_old and new["family"] == "inet" and old["family"] != "inet")
+
+
+def _walk_uid(uid, walk, rules, family, table, base, named_counters):
+    """What one base chain does with a new connection of UID (see nft_json_egress); None: nothing."""
+    best = None
+    for steps, ranges, verdict, target in walk:
+        if not any(first <= uid <= last for first, last in ranges):
+            continue
+        if verdict in ("jump", "goto") and target:
+            target_rules = rules.get((family, table, target), [])
+            mode = _chain_mode(target_rules[-1] if target_rules else [])
+            packets, size = _counter(target_rules[-1] if target_rules else [], named_counters)
+            chain = target
+        elif verdict in ("accept", "drop", "reject"):
+            mode = "enforce" if verdict != "accept" else "none"
+            packets, size = _counter(steps, named_counters)
+            chain = base
+        else:
+            continue  # only counted here: the walk goes on
+        found = {"family": family, "table": table, "chain": chain, "mode": mode, "packets": packets, "bytes": size}
+        if best is None or _EGRESS_RANK[mode] > _EGRESS_RANK[best["mode"]]:
+            best = found
+        if verdict != "jump" or mode == "enforce":
+            break
+    return best
+
+
 def parse_apt_periodic(lines):
     """``APT::Periodic::Name "value";`` lines of ``apt-config dump`` -> {Name: value}."""
     periodic = {}
@@ -160,7 +354,12 @@ def summarize(sections):
         return lines[0] if lines else ""
 
     ruleset = "\n".join(body("nft_ruleset"))
-    nft_filtering = nft_json_filters_input("\n".join(body("nft_ruleset_json")))
+    nft_json = "\n".join(body("nft_ruleset_json"))
+    nft_filtering = nft_json_filters_input(nft_json)
+    egress = None
+    if "nft_ruleset_json" in sections:  # sections without it (older callers) did not look: nothing to judge
+        parsed = nft_json_egress(nft_json)
+        egress = dict(parsed or {"output_chains": [], "uids": []}, read=parsed is not None)
     if nft_filtering is None:  # an nft without JSON output
         nft_filtering = nft_filters_input(ruleset)
     firewalld = first("firewalld") == "active"
@@ -202,7 +401,9 @@ def summarize(sections):
     return {
         "firewall": {"active": firewall_active, "evidence": "; ".join(firewall_evidence),
                      "nftables_tables": [line.strip() for line in ruleset.splitlines() if line.startswith("table ")],
-                     "firewalld_active": firewalld, "ufw_active": ufw},
+                     "firewalld_active": firewalld, "ufw_active": ufw,
+                     # read: the ruleset came as JSON (nft is there and answered); egress is judged from it only.
+                     "egress": egress},
         "automatic_updates": {"configured": bool(apt_auto or dnf_timers), "evidence": "; ".join(updates_evidence),
                               "apt_periodic": periodic, "dnf_timers": dnf_timers},
         "data_path_modes": parse_data_path_modes(body("data_paths")),

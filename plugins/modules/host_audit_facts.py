@@ -20,7 +20,8 @@ description:
   - The GPU facts (C(ansible_facts.aihost_gpu)), from the same code as M(aihost.hardening.gpu_facts),
     with the same options.
   - The host-configuration checks (RV(host_checks)) - whether a firewall filters input (the nftables
-    ruleset, firewalld, ufw), whether automatic security updates are configured (unattended-upgrades
+    ruleset, firewalld, ufw), which runtime users an nftables output chain restricts (C(nft -j list
+    ruleset)), whether automatic security updates are configured (unattended-upgrades
     with C(APT::Periodic), dnf-automatic timers), the modes and owners of the runtimes' data paths, and
     the installed versions of O(packages), whether the sandboxes the service_users role wrote are still in
     place, and the model_integrity role's latest scan or verify results (files that can run code when
@@ -29,8 +30,8 @@ description:
     C(/etc/debian_version) for the Debian point release), kernel and architecture (C(uname)), with the
     names M(ansible.builtin.setup) uses for the common distributions.
   - Read-only. Commands it may run, each as an argument list under the C locale and only when the tool
-    exists - C(nft list ruleset), C(systemctl is-active firewalld) and C(systemctl is-enabled) for
-    dnf-automatic timers (only when their unit files exist), C(ufw status), C(apt-config dump),
+    exists - C(nft list ruleset), C(nft -j list ruleset), C(systemctl is-active firewalld) and
+    C(systemctl is-enabled) for dnf-automatic timers (only when their unit files exist), C(ufw status), C(apt-config dump),
     C(dpkg-query -W) or C(rpm -q) for O(packages), plus what the two facts modules run (see their
     O(version_commands), O(nvidia_smi) and O(nvidia_ctk) options).
 author:
@@ -223,6 +224,60 @@ host_checks:
         nftables_tables: {description: The C(table ...) lines of the ruleset., type: list, elements: str, sample: ["table inet filter"]}
         firewalld_active: {description: C(systemctl is-active firewalld) said active., type: bool}
         ufw_active: {description: C(ufw status) said active., type: bool}
+        egress:
+          description:
+            - Per-runtime egress control (AIH-CFG-009), read from C(nft -j list ruleset) - which uids a rule of an
+              output-hook chain (C(meta skuid), one uid or a set) sends to a chain whose last rule drops, and the
+              counters of that rule. The aihost.hardening.firewall role writes such chains in C(table inet aihost).
+            - Null only in host checks given as sectioned text without an C(@@nft_ruleset_json) section.
+          type: complex
+          contains:
+            read: {description: The ruleset was read as JSON (false when nft is missing or gave no JSON)., type: bool}
+            output_chains: {description: "Base chains on the output hook, as C(family table chain).", type: list, elements: str, sample: ["inet aihost output"]}
+            uids:
+              description:
+                - One entry per uid a rule names (ranges of up to 4096 uids expanded). Rules are walked in order; a
+                  drop in any output chain is final, so the strictest chain wins.
+              type: list
+              elements: dict
+              contains:
+                uid: {description: The uid., type: int, sample: 998}
+                family: {description: "The table's family (V(inet) filters both IPv4 and IPv6).", type: str, sample: inet}
+                table: {description: The table., type: str, sample: aihost}
+                chain: {description: The chain whose last rule decides (the jump or goto target)., type: str, sample: egress-llama_cpp}
+                mode:
+                  description:
+                    - V(enforce) (the last rule drops or rejects), V(log) (it only counts or logs - the firewall role's
+                      log mode) or V(none) (it does neither, or the uid is accepted).
+                  type: str
+                  sample: enforce
+                packets: {description: "Packets counted by that last rule (refused, or in log mode logged, attempts); null without a counter.", type: int, sample: 3}
+                bytes: {description: Bytes counted by that last rule., type: int, sample: 180}
+            runtimes:
+              description:
+                - One entry per AI runtime instance of C(ansible_facts.aihost_runtime.runtimes), in the same order - the
+                  uids its processes run as and what the ruleset does with them.
+              type: list
+              elements: dict
+              contains:
+                instance: {description: "The instance as findings name it (service, container or executable, never a PID).", type: str, sample: llama_cpp (llama-server.service)}
+                runtime: {description: The catalog name., type: str, sample: llama_cpp}
+                container: {description: Its container (name or short id) or null., type: str}
+                uids:
+                  description: "Per process uid - C(uid), C(user), C(mode), C(chain), C(table) (C(family name)) and C(packets)."
+                  type: list
+                  elements: dict
+                  sample: [{"uid": 998, "user": "_llama-server", "mode": "enforce", "chain": "egress-llama_cpp", "table": "inet aihost", "packets": 3}]
+                mode: {description: "The weakest of its uids' modes (V(enforce), V(log), V(none)); null for root, a container or no process.", type: str, sample: enforce}
+                chain: {description: The chain of that uid., type: str, sample: egress-llama_cpp}
+                dropped: {description: Packets refused by the last rule of its chains (enforce mode); null when none counts., type: int, sample: 3}
+                logged: {description: Packets counted and let through by the last rule of its chains (log mode)., type: int}
+                enforced: {description: Every uid it runs as goes to a chain that drops - in both address families., type: bool}
+                reason:
+                  description:
+                    - Why it is not enforced - V(container), V(root), V(no_ruleset), V(no_rule), V(log), V(no_drop),
+                      V(one_family), V(uid_unknown); V(not_running) (no process, nothing checked, no finding); null when enforced.
+                  type: str
     automatic_updates:
       description: Whether automatic security updates are configured.
       type: complex
@@ -330,6 +385,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.aihost.hardening.plugins.module_utils import audit_policy
 from ansible_collections.aihost.hardening.plugins.module_utils import gpu
 from ansible_collections.aihost.hardening.plugins.module_utils import host_config
 from ansible_collections.aihost.hardening.plugins.module_utils import runtime_facts
@@ -377,6 +433,10 @@ def main():
     gpu_facts = gpu.collect_for_module(module, gpu.HostTree(HOST_ROOT))
     checks = host_config.collect(module, data_paths_of(runtime, module.params["data_paths"]),
                                  module.params["packages"], root=HOST_ROOT)
+    # Per runtime instance, so the reports show each one's dropped or logged attempts (AIH-CFG-009).
+    egress = checks["firewall"].get("egress")
+    if egress is not None:
+        egress["runtimes"] = audit_policy.runtime_egress(runtime["runtimes"], egress)
     checks["service_users"] = host_config.read_service_users(module.params["service_users_state_file"], HOST_ROOT)
     checks["model_integrity"] = host_config.read_model_integrity(module.params["model_integrity_state_dir"], HOST_ROOT)
     for warning in runtime["warnings"] + gpu_facts["warnings"]:

@@ -1,7 +1,8 @@
 """Verify the audit's policy, findings, reports and gate against two real hosts.
 
 audit-policy-exposed is exposed on purpose and must yield EXACTLY the expected findings;
-audit-policy-justified has a written reason for its one open port and must yield none. The audit
+audit-policy-justified has a written reason for its one open port and must yield only AIH-CFG-009 (its
+Ollama runs as a service user, but no output chain restricts it: the firewall role never ran). The audit
 (check, converge and idempotence runs) must have left /etc, the unit files and the nftables ruleset
 byte-identical. The gate and the policy validation are run here from the controller.
 """
@@ -40,8 +41,10 @@ EXPECTED = {
         "AIH-CFG-004": 1,   # no firewall
         "AIH-CFG-005": 1,   # no automatic updates
         "AIH-CFG-006": 1,   # /root/.ollama/models mode 0777
+        "AIH-CFG-009": 1,   # Ollama as root: its egress is never restricted
     }),
-    "audit-policy-justified": collections.Counter(),
+    # Ollama as user ollama, but the prepared ruleset has no output chain (medium: the gate still passes).
+    "audit-policy-justified": collections.Counter({"AIH-CFG-009": 1}),
 }
 
 
