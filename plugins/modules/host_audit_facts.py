@@ -251,7 +251,10 @@ host_checks:
                       log mode) or V(none) (it does neither, or the uid is accepted).
                   type: str
                   sample: enforce
-                packets: {description: "Packets counted by that last rule (refused, or in log mode logged, attempts); null without a counter.", type: int, sample: 3}
+                packets:
+                  description: Packets counted by that last rule (refused, or in log mode logged, attempts); null without a counter.
+                  type: int
+                  sample: 3
                 bytes: {description: Bytes counted by that last rule., type: int, sample: 180}
             runtimes:
               description:
@@ -260,7 +263,10 @@ host_checks:
               type: list
               elements: dict
               contains:
-                instance: {description: "The instance as findings name it (service, container or executable, never a PID).", type: str, sample: llama_cpp (llama-server.service)}
+                instance:
+                  description: The instance as findings name it (service, container or executable, never a PID).
+                  type: str
+                  sample: llama_cpp (llama-server.service)
                 runtime: {description: The catalog name., type: str, sample: llama_cpp}
                 container: {description: Its container (name or short id) or null., type: str}
                 uids:
@@ -268,7 +274,10 @@ host_checks:
                   type: list
                   elements: dict
                   sample: [{"uid": 998, "user": "_llama-server", "mode": "enforce", "chain": "egress-llama_cpp", "table": "inet aihost", "packets": 3}]
-                mode: {description: "The weakest of its uids' modes (V(enforce), V(log), V(none)); null for root, a container or no process.", type: str, sample: enforce}
+                mode:
+                  description: The weakest of its uids' modes (V(enforce), V(log), V(none)); null for root, a container or no process.
+                  type: str
+                  sample: enforce
                 chain: {description: The chain of that uid., type: str, sample: egress-llama_cpp}
                 dropped: {description: Packets refused by the last rule of its chains (enforce mode); null when none counts., type: int, sample: 3}
                 logged: {description: Packets counted and let through by the last rule of its chains (log mode)., type: int}

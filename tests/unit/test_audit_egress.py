@@ -179,9 +179,8 @@ COUNT_DROP = [{"counter": {"packets": 2, "bytes": 120}}, {"drop": None}]
 
 
 def test_after_a_jump_to_a_log_chain_a_later_drop_still_decides():
-    text = output_ruleset([SKUID_998, {"jump": {"target": "counted"}}], [SKUID_998, {"counter": {"packets": 9, "bytes": 1}},
-                                                                          {"drop": None}],
-                          chains={"counted": [COUNT_ONLY]})
+    counted_drop = [SKUID_998, {"counter": {"packets": 9, "bytes": 1}}, {"drop": None}]
+    text = output_ruleset([SKUID_998, {"jump": {"target": "counted"}}], counted_drop, chains={"counted": [COUNT_ONLY]})
     assert host_config.nft_json_egress(text)["uids"] == [
         {"uid": 998, "family": "inet", "table": "t", "chain": "output", "mode": "enforce", "packets": 9, "bytes": 1}]
 
