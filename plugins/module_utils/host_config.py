@@ -40,11 +40,12 @@ import socket
 import stat as stat_module
 import time
 
+from ansible_collections.aihost.hardening.plugins.module_utils import systemd_unit
+
 SECTIONS = ("nft_ruleset", "nft_ruleset_json", "firewalld", "ufw", "apt_periodic", "unattended_upgrades", "dnf_timers",
             "data_paths", "packages")
 DNF_TIMERS = ("dnf-automatic.timer", "dnf-automatic-install.timer", "dnf5-automatic.timer")
-UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",
-             "/usr/lib/systemd/system", "/lib/systemd/system")
+UNIT_DIRS = systemd_unit.UNIT_DIRS
 UNATTENDED_UPGRADE = "/usr/bin/unattended-upgrade"
 
 
