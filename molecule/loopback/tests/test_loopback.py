@@ -1,8 +1,8 @@
 """Verify the loopback role on what the containers really run.
 
-Prepare started REAL Jupyter Server (:8888, --ip=0.0.0.0), MLflow (:5000, --host 0.0.0.0) and a
+Prepare started REAL Jupyter Server (:8888, --ip=0.0.0.0, --ServerApp.token='' --ServerApp.password=''), MLflow (:5000, --host 0.0.0.0) and a
 Gradio app (:7860, GRADIO_SERVER_NAME=0.0.0.0), plus the labelled Ollama stand-in (:11434,
-OLLAMA_HOST=0.0.0.0:11434 in override.conf), all from systemd units, and an admin's daemon.json.
+OLLAMA_HOST=0.0.0.0:11434 and OLLAMA_ORIGINS=* in override.conf), all from systemd units, and an admin's daemon.json.
 Converge ran the role with two remote-access entries limited to the scenario's Docker network:
 Ollama behind a token on 8443 (max body 1m, 60 requests a minute with a burst of 5) and Jupyter
 behind basic auth on 8444.
@@ -195,7 +195,7 @@ def test_dropins(host):
     assert 'Environment="OLLAMA_HOST=127.0.0.1:11434"' in ollama and "ExecStart" not in ollama
     # The admin's drop-in is untouched: ours wins by order.
     assert host.file("/etc/systemd/system/ollama.service.d/override.conf").content_string == \
-        '[Service]\nEnvironment="OLLAMA_HOST=0.0.0.0:11434"\n'
+        '[Service]\nEnvironment="OLLAMA_HOST=0.0.0.0:11434"\nEnvironment="OLLAMA_ORIGINS=*"\n'
     gradio = host.file("/etc/systemd/system/gradio.service.d/%s" % DROPIN).content_string
     assert 'Environment="GRADIO_SERVER_NAME=127.0.0.1"' in gradio
     jupyter = host.file("/etc/systemd/system/jupyter.service.d/%s" % DROPIN).content_string
@@ -231,3 +231,53 @@ def test_nginx_opens_nothing_else(host):
         if '"nginx"' in line:
             ports.add(int(line.split()[3].rsplit(":", 1)[1]))
     assert ports == {TOKEN_PROXY, BASIC_PROXY}
+
+
+# ----------------------------------------------------------------------------------------------
+# Auth fixes (#20 part 2)
+# ----------------------------------------------------------------------------------------------
+TOKEN_FILE = "/etc/aihost/tokens/jupyter.service.token"
+EVIDENCE = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "evidence")
+
+
+def test_jupyter_needs_a_token_now(host):
+    """Before converge the contents API answered without a token (evidence from prepare); now it
+    refuses without one and answers with the token from the root-owned file."""
+    with open(os.path.join(EVIDENCE, "%s-jupyter-contents-before.txt" % host.backend.get_hostname())) as handle:
+        assert handle.read().strip() == "200"
+    status, _body = curl(host, "http://127.0.0.1:8888/api/contents")
+    assert status == 403
+    status, _body = curl(host, "http://127.0.0.1:8888/api/contents", "-H 'Authorization: token wrong'")
+    assert status == 403
+    token = host.check_output("cat %s" % TOKEN_FILE).strip()
+    assert len(token) >= 32
+    status, body = curl(host, "http://127.0.0.1:8888/api/contents", "-H 'Authorization: token %s'" % token)
+    assert status == 200, body
+    assert '"type": "directory"' in body or '"type":"directory"' in body
+
+
+def test_token_file_is_root_owned_and_readable_by_the_unit_group_only(host):
+    token_file = host.file(TOKEN_FILE)
+    assert token_file.user == "root" and token_file.group == "aiuser" and token_file.mode == 0o640
+    directory = host.file("/etc/aihost/tokens")
+    assert directory.user == "root" and directory.mode == 0o755
+
+
+def test_token_is_in_no_command_line(host):
+    """Not in ExecStart= (systemd shows it to every user), not in any process's argv."""
+    token = host.check_output("cat %s" % TOKEN_FILE).strip()
+    exec_start = host.check_output("systemctl show -p ExecStart jupyter.service")
+    assert token not in exec_start
+    assert "ServerApp.token" not in exec_start and "ServerApp.password" not in exec_start
+    assert "JUPYTER_TOKEN_FILE=%s" % TOKEN_FILE in host.check_output("systemctl show -p Environment jupyter.service")
+    argv = host.check_output("cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' ' || true")
+    assert token not in argv
+
+
+def test_ollama_origins_no_longer_a_wildcard(host):
+    env = host.check_output("systemctl show -p Environment --value ollama.service")
+    assert "OLLAMA_ORIGINS=*" not in env
+    assert "OLLAMA_ORIGINS=" in env.split()  # aihost_loopback_ollama_origins: [] -> Ollama's defaults
+    pid = host.check_output("systemctl show -p MainPID --value ollama.service").strip()
+    environ = host.check_output("tr '\\0' '\\n' < /proc/%s/environ" % pid).splitlines()
+    assert "OLLAMA_ORIGINS=*" not in environ and "OLLAMA_ORIGINS=" in environ
