@@ -6,7 +6,9 @@ name, Jupyter by address, MLflow nothing. Each connection is made on the host wi
 the account under test (runuser), to the two peers (Python web servers on 8000).
 """
 import json
+import os
 import shlex
+import subprocess
 
 import pytest
 import testinfra
@@ -106,3 +108,38 @@ def test_the_registry_name_is_resolved_into_its_set_and_followed_by_a_timer():
     # A run of the timer's service changes nothing the role would undo (idempotence covers the role).
     assert ENFORCE.run("systemctl start aihost-firewall-egress.service").rc == 0
     assert registry in ENFORCE.check_output("nft list set inet aihost egress-llama_cpp-1-v4")
+
+
+def audit(host_name, report_dir):
+    """playbooks/audit.yml against one host, as an administrator runs it; its JSON report."""
+    project = os.environ["MOLECULE_PROJECT_DIRECTORY"]
+    result = subprocess.run(
+        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", host_name,
+         os.path.join(project, "playbooks", "audit.yml"), "-e", "aihost_audit_report_dir=%s" % report_dir,
+         "-e", "aihost_audit_fail_on=none", "-e", "aihost_audit_print_summary=false"],
+        cwd=project, env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(project, ".collections")),
+        capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    with open(os.path.join(str(report_dir), "%s.json" % host_name)) as handle:
+        return json.load(handle)
+
+
+def test_the_audit_reports_each_runtimes_drops_and_no_open_egress(tmp_path):
+    for user in ("_llama-server", "jupyter", "mlflow"):
+        assert not connects(ENFORCE, user, "egress-internet")
+    report = audit("egress-enforce", tmp_path)
+    egress = {item["runtime"]: item for item in report["host_checks"]["firewall"]["egress"]["runtimes"]}
+    for runtime in ("llama_cpp", "jupyter", "mlflow"):
+        assert egress[runtime]["enforced"] and egress[runtime]["mode"] == "enforce", egress[runtime]
+        assert egress[runtime]["dropped"] >= 1, egress[runtime]
+    assert [item for item in report["findings"] if item["id"] == "AIH-CFG-009"] == []
+
+
+def test_the_audit_reports_log_mode_as_open_egress_with_what_it_logged(tmp_path):
+    for user in ("_llama-server", "jupyter"):
+        assert connects(LOG, user, "egress-internet")
+    report = audit("egress-log", tmp_path)
+    open_egress = {item["runtime"]: item for item in report["findings"] if item["id"] == "AIH-CFG-009"}
+    for runtime in ("llama_cpp", "jupyter"):
+        assert open_egress[runtime]["egress_mode"] == "log", open_egress[runtime]
+        assert open_egress[runtime]["logged"] >= 1, open_egress[runtime]
