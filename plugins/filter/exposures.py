@@ -26,8 +26,9 @@ import ipaddress
 import re
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.aihost.hardening.plugins.module_utils import network as netspec
 from ansible_collections.aihost.hardening.plugins.module_utils.runtime_catalog import CATALOG
-from ansible.module_utils.six import integer_types, string_types
+from ansible.module_utils.six import string_types
 from ansible.module_utils.common.text.converters import to_text
 
 ENTRY_KEYS = ("port", "proto", "sources", "runtime", "process", "scope", "reason")
@@ -50,35 +51,9 @@ def _or_default(entry, key, default):
     return default if value is None else value
 
 
-def _port_value(value):
-    """Return the port as an int, or None when VALUE is not an integer 1-65535.
-
-    Digit strings are accepted because values passed with ``-e`` arrive as text."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, integer_types):
-        number = value
-    elif _is_text(value) and value.strip().isdigit():
-        number = int(value.strip())
-    else:
-        return None
-    return number if 1 <= number <= 65535 else None
-
-
-def _parse_network(value):
-    """Parse one CIDR (or plain address). Return (network, error_text)."""
-    if not _is_text(value) or not value.strip():
-        return None, "%r is not a CIDR string" % (value,)
-    text = value.strip()
-    try:
-        return ipaddress.ip_network(to_text(text), strict=True), None
-    except ValueError:
-        pass
-    try:
-        loose = ipaddress.ip_network(to_text(text), strict=False)
-    except ValueError:
-        return None, "%r is not a valid IPv4/IPv6 address or CIDR" % (text,)
-    return None, "%r has host bits set (did you mean %s?)" % (text, loose.with_prefixlen)
+# One parser each, shared with the modules (module_utils/network.py).
+_port_value = netspec.port_value
+_parse_network = netspec.parse_network
 
 
 def _network_list_errors(networks, where, allow_empty=True):

@@ -23,6 +23,8 @@ __metaclass__ = type
 import ipaddress
 import re
 
+from ansible_collections.aihost.hardening.plugins.module_utils import network
+
 MODES = ("enforce", "log", "off")
 ENTRY_KEYS = ("to", "port", "proto", "reason")
 PROTOCOLS = ("tcp", "udp")
@@ -40,33 +42,16 @@ def _is_text(value):
     return isinstance(value, str)
 
 
-def _port(value):
-    """The port as an int, or None; digit strings count (values given with -e arrive as text)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        number = value
-    elif _is_text(value) and value.strip().isdigit():
-        number = int(value.strip())
-    else:
-        return None
-    return number if 1 <= number <= 65535 else None
-
-
 def destination(value):
     """``to`` of an entry -> ("network", ip_network) or ("name", host) or (None, error text)."""
     if not _is_text(value) or not value.strip():
         return None, "%r is not an address, CIDR or host name" % (value,)
     text = value.strip()
-    try:
-        return "network", ipaddress.ip_network(text, strict=True)
-    except ValueError:
-        pass
-    try:
-        loose = ipaddress.ip_network(text, strict=False)
-        return None, "%r has host bits set (did you mean %s?)" % (text, loose.with_prefixlen)
-    except ValueError:
-        pass
+    parsed, error = network.parse_network(text)
+    if parsed is not None:
+        return "network", parsed
+    if "host bits set" in error:
+        return None, error
     if re.match(r"^[0-9./:]+$", text) or not HOST_NAME.match(text):
         return None, "%r is not an address, CIDR or host name" % (text,)
     return "name", text.rstrip(".").lower()
@@ -110,7 +95,7 @@ def allowed_errors(allowed, known_runtimes, var_name="aihost_firewall_egress_all
                     errors.append("%s.to: %s" % (where, detail))
             if "port" not in entry:
                 errors.append("%s.port: is required" % where)
-            elif _port(entry["port"]) is None:
+            elif network.port_value(entry["port"]) is None:
                 errors.append("%s.port: %r is not a port number (1-65535)" % (where, entry["port"]))
             proto = entry.get("proto") or "tcp"
             if not _is_text(proto) or proto not in PROTOCOLS:
@@ -193,7 +178,7 @@ def _entry_rules(runtime, entries, chain_name, first_index):
     index = first_index
     for entry in entries or []:
         kind, value = destination(entry["to"])
-        port, proto, reason = _port(entry["port"]), entry.get("proto") or "tcp", entry["reason"].strip()
+        port, proto, reason = network.port_value(entry["port"]), entry.get("proto") or "tcp", entry["reason"].strip()
         base = {"runtime": runtime, "to": entry["to"].strip(), "port": port, "proto": proto, "reason": reason}
         if kind == "network":
             family = "ipv4" if value.version == 4 else "ipv6"

@@ -95,13 +95,19 @@ def nft_filters_input(ruleset):
     return False
 
 
-def nft_json_filters_input(text):
-    """``nft -j list ruleset`` -> True/False as ``nft_filters_input``; None when it is not that JSON."""
+def _nft_objects(text):
+    """The list under "nftables" in ``nft -j`` output, or None when TEXT is not that JSON."""
     try:
         objects = json.loads(text)["nftables"]
     except (ValueError, TypeError, KeyError):
         return None
-    if not isinstance(objects, list):
+    return objects if isinstance(objects, list) else None
+
+
+def nft_json_filters_input(text):
+    """``nft -j list ruleset`` -> True/False as ``nft_filters_input``; None when it is not that JSON."""
+    objects = _nft_objects(text)
+    if objects is None:
         return None
     inputs = set()
     last_rule = {}
@@ -241,11 +247,8 @@ def nft_json_egress(text):
     Only rules whose one match is ``meta skuid`` count; ranges wider than EGRESS_RANGE_MAX uids
     are not expanded. A host-wide ``policy drop`` is not per-runtime control and is not read.
     """
-    try:
-        objects = json.loads(text)["nftables"]
-    except (ValueError, TypeError, KeyError):
-        return None
-    if not isinstance(objects, list):
+    objects = _nft_objects(text)
+    if objects is None:
         return None
     bases, rules, named_sets, named_counters = [], {}, {}, {}
     for item in objects:
