@@ -530,6 +530,8 @@ def unit_identity(files):
     return user, group, dynamic
 
 
+# A value moved from a command line into an environment file as it is (systemd would unquote others).
+SECRET_VALUE = re.compile(r"^[A-Za-z0-9._~+/=:@-]{1,512}$")
 GROUP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
 UNIT_NAME = re.compile(r"^[A-Za-z0-9:_.@-]+\.service$")
 
@@ -631,6 +633,7 @@ def plan_unit(runtime, unit, address, dropin_name, read_files=unit_files, read_f
     changes = []
     new_exec = None
     token_files = []
+    secret_files = []  # [{"path", "content"}]: the content is a secret, kept out of ``units``
     auth_changes = []
 
     if bind:
@@ -692,6 +695,14 @@ def plan_unit(runtime, unit, address, dropin_name, read_files=unit_files, read_f
                     auth_findings.append(finding(runtime, "unsupported_unit", "%s has %d ExecStart= lines; remove %s "
                                                  "by hand (%s)" % (unit, len(exec_values), fix.get("name"), reason)))
                     continue
+                move_to = fix.get("move_to_env") if fix.get("action") == "move" else None
+                if move_to and (len([found for found in current if found]) != 1 or not SECRET_VALUE.match(current[0])
+                                or not UNIT_NAME.match(unit)):
+                    auth_findings.append(finding(runtime, "unsupported_unit", "%s: %s is given more than once, or its "
+                                                 "value has characters an environment file would change: move it to "
+                                                 "%s in a root-only EnvironmentFile= by hand (%s)"
+                                                 % (unit, fix.get("name"), move_to, reason)))
+                    continue
                 try:
                     new_exec, how = rewrite_flags(new_exec if new_exec is not None else exec_values[0], fix_flags,
                                                   "remove", None, any_value=True)
@@ -700,6 +711,12 @@ def plan_unit(runtime, unit, address, dropin_name, read_files=unit_files, read_f
                                                  "(%s): remove %s by hand (%s)" % (unit, exc, fix.get("name"), reason)))
                     continue
                 auth_changes.append("%s (%s)" % (how, reason))
+                if move_to:
+                    path = "%s/%s.env" % (auth.get("token_dir") or "/etc/aihost/tokens", unit)
+                    secret_files.append({"path": path, "content": "%s=%s\n" % (move_to, current[0])})
+                    if "EnvironmentFile=%s" % path not in lines:
+                        lines.append("EnvironmentFile=%s" % path)
+                    auth_changes.append("EnvironmentFile: %s sets %s (owner root, mode 0600)" % (path, move_to))
             elif fix.get("kind") == "env":
                 var = fix.get("name")
                 target = ",".join(str(item) for item in (auth.get("values") or {}).get(fix.get("value_from"), []) or [])
@@ -755,7 +772,8 @@ def plan_unit(runtime, unit, address, dropin_name, read_files=unit_files, read_f
         changes.append("left as they are: %s (not a listen address)" % ", ".join(kept))
     return {"unit": unit, "runtime": runtime.get("name"), "knob_kind": kind if bind else "auth", "bind": bind,
             "dropin": dropin, "env_file_edits": env_file_edits, "original": original_text(files), "changes": changes,
-            "auth_changes": auth_changes, "token_files": token_files,
+            "auth_changes": auth_changes, "token_files": token_files, "secret_files": secret_files,
+            "secret_paths": _unique(item["path"] for item in secret_files),
             "copies_command_line": new_exec is not None}, (auth_findings[0] if auth_findings else None)
 
 
@@ -796,7 +814,7 @@ def plan(request, read_files=unit_files, read_file=read_text, read_dropin=own_dr
     auth = None
     if request.get("auth_runtimes"):
         auth = {"values": request.get("auth_values") or {}, "token_dir": request.get("token_dir")}
-    result = {"units": [], "dropins": {}, "originals": {}, "findings": [], "managed": []}
+    result = {"units": [], "dropins": {}, "originals": {}, "secrets": {}, "findings": [], "managed": []}
     work = []  # [runtime, unit, bind]
     for runtime in request.get("runtimes") or []:
         name = runtime.get("name")
@@ -834,6 +852,10 @@ def plan(request, read_files=unit_files, read_file=read_text, read_dropin=own_dr
             # The texts go by unit name, out of the list the role loops over.
             result["dropins"][unit] = unit_plan.pop("dropin")
             result["originals"][unit] = unit_plan.pop("original")
+            secrets = unit_plan.pop("secret_files")
+            if secrets:
+                # One file per unit (<unit>.env), one line per moved value.
+                result["secrets"][unit] = "".join(item["content"] for item in secrets)
             unit_plan["exposed"] = unit in exposed
             result["units"].append(unit_plan)
             if unit in exposed and name not in result["managed"]:

@@ -42,7 +42,8 @@ bind_knob      dict: kind (env|flag|config|none), name, loopback_value (text wit
                auth_fixes: settings that open the API to anyone who reaches it, which the loopback
                role fixes in the same drop-in (also for runtimes already on loopback): list of
                {kind: env|flag, name, alternatives [flags], match (regex the current value must
-               match, "^$": empty), action (flag: remove; env: set), value_from (env: the name of
+               match, "^$": empty), action (flag: remove, or move: its value goes to the variable
+               move_to_env in a root-only EnvironmentFile=; env: set), value_from (env: the name of
                a role setting whose list, comma-joined, is the new value), token_env (a variable
                the drop-in points at a root-owned token file the role creates), reason}.
                read_only: settings that carry an address but are not a listen address of the API
@@ -173,7 +174,11 @@ CATALOG = {
         "default_ports": [8000],
         "default_bind": "0.0.0.0",
         "bind_knob": {"kind": "flag", "name": "--host", "loopback_value": "127.0.0.1", "action": "set",
-                      "note": "Without --host vLLM binds every interface; --uds serves on a UNIX socket instead."},
+                      "note": "Without --host vLLM binds every interface; --uds serves on a UNIX socket instead.",
+                      "auth_fixes": [{"kind": "flag", "name": "--api-key", "match": ".", "action": "move",
+                                      "move_to_env": "VLLM_API_KEY",
+                                      "reason": "a key on the command line is shown to every local user by ps "
+                                                "and systemctl show"}]},
         "auth": {"default": False, "builtin": "--api-key / VLLM_API_KEY, off by default; it covers only /v1, /v2 and /inference",
                  "rules": [
                      {"flag": "--api-key", "when": "set", "enabled": True, "note": "partial: /invocations, /tokenize, /metrics stay open"},
@@ -785,7 +790,8 @@ MATCH_FIELDS = ("processes", "env", "port_fallback", "units", "images", "pip", "
 PROCESS_FIELDS = ("comm", "argv", "cmdline", "cwd")
 BIND_KNOB_FIELDS = ("kind", "name", "loopback_value", "action", "alternatives", "read_only", "note", "ports",
                     "auth_fixes")
-AUTH_FIX_FIELDS = ("kind", "name", "alternatives", "match", "action", "value_from", "token_env", "reason")
+AUTH_FIX_FIELDS = ("kind", "name", "alternatives", "match", "action", "value_from", "token_env", "move_to_env",
+                   "reason")
 BIND_KINDS = ("env", "flag", "config", "none")
 AUTH_FIELDS = ("default", "builtin", "rules")
 AUTH_RULE_FIELDS = ("flag", "env", "file", "regex", "when", "value", "enabled", "note")
@@ -957,10 +963,14 @@ def _validate_bind_knob(where, knob, errors, partial=False):
             errors.append("%s.kind must be env or flag, got %r" % (here, fix.get("kind")))
         if not (isinstance(fix.get("name"), string_types) and fix.get("name")):
             errors.append("%s.name is required" % here)
-        wanted_action = "remove" if fix.get("kind") == "flag" else "set"
-        if fix.get("action", wanted_action) != wanted_action:
-            errors.append("%s.action must be %s for kind %s" % (here, wanted_action, fix.get("kind")))
-        for key in ("match", "value_from", "token_env", "reason"):
+        wanted_actions = ("remove", "move") if fix.get("kind") == "flag" else ("set",)
+        if fix.get("action", wanted_actions[0]) not in wanted_actions:
+            errors.append("%s.action must be %s for kind %s" % (here, " or ".join(wanted_actions), fix.get("kind")))
+        if (fix.get("action") == "move") != (fix.get("move_to_env") is not None):
+            errors.append("%s: action move and move_to_env go together" % here)
+        if fix.get("move_to_env") is not None and not _ENV_NAME.match(str(fix["move_to_env"])):
+            errors.append("%s.move_to_env must be a variable name" % here)
+        for key in ("match", "value_from", "token_env", "move_to_env", "reason"):
             if fix.get(key) is not None and not isinstance(fix[key], string_types):
                 errors.append("%s.%s must be a string" % (here, key))
         if isinstance(fix.get("match"), string_types):

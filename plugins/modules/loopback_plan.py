@@ -122,6 +122,11 @@ plan:
     originals:
       description: The unit's text as it was, per unit name (kept as the backup).
       type: dict
+    secrets:
+      description:
+        - Per unit name, the text of the root-only environment file (C(<token_dir>/<unit>.env)) that holds the secrets
+          an auth fix moved off its command line (vLLM's C(--api-key) as C(VLLM_API_KEY)). Never print it.
+      type: dict
     findings:
       description: What could not be done safely (runtime, kind, message).
       type: list

@@ -158,7 +158,7 @@ def run_module(capsys, args):
 def test_the_module_returns_the_plan_and_changes_nothing(capsys):
     out = run_module(capsys, {"dropin_name": DROPIN, "runtimes": []})
     assert out["changed"] is False
-    assert out["plan"] == {"units": [], "dropins": {}, "originals": {}, "findings": [], "managed": []}
+    assert out["plan"] == {"units": [], "dropins": {}, "originals": {}, "secrets": {}, "findings": [], "managed": []}
     bad = run_module(capsys, {"runtimes": []})
     assert bad["failed"] and "dropin_name" in bad["msg"]
 
@@ -511,3 +511,30 @@ def test_catalog_rejects_a_bad_auth_fix():
     from ansible_collections.aihost.hardening.plugins.module_utils.runtime_catalog import CatalogError
     with pytest.raises(CatalogError, match=r"auth_fixes\[0\]\.action must be remove"):
         load_catalog({"jupyter": {"bind_knob": {"auth_fixes": [{"kind": "flag", "name": "--x", "action": "set"}]}}})
+
+
+def test_vllm_api_key_moves_from_the_command_line_to_a_root_only_environment_file():
+    """--api-key on ExecStart is shown to every local user (ps, systemctl show): it moves to
+    VLLM_API_KEY in <token_dir>/<unit>.env, whose text is kept out of the units the role loops over."""
+    vllm = on_loopback(catalog_runtime("vllm"))
+    files = {"x.service": service("ExecStart=/opt/vllm/bin/vllm serve /models/m --host 127.0.0.1 --api-key sk-abc.123\n")}
+    result = auth_plan([vllm], files)
+    dropin = result["dropins"]["x.service"]
+    assert "ExecStart=\nExecStart=/opt/vllm/bin/vllm serve /models/m --host 127.0.0.1\n" in dropin
+    assert "EnvironmentFile=/etc/aihost/loopback/tokens/x.service.env\n" in dropin
+    assert "sk-abc" not in dropin
+    assert result["secrets"] == {"x.service": "VLLM_API_KEY=sk-abc.123\n"}
+    assert "sk-abc" not in json.dumps(result["units"]) and "sk-abc" not in json.dumps(result["findings"])
+    assert result["units"][0]["secret_paths"] == ["/etc/aihost/loopback/tokens/x.service.env"]
+    # Second run: the same drop-in and file; the fixed unit needs nothing.
+    assert auth_plan([vllm], files)["secrets"] == result["secrets"]
+    fixed = {"x.service": files["x.service"] + [("/etc/systemd/system/x.service.d/f.conf", dropin)]}
+    assert auth_plan([vllm], fixed)["units"] == []
+
+
+def test_vllm_api_key_with_odd_characters_is_left_to_a_human_and_never_quoted():
+    vllm = on_loopback(catalog_runtime("vllm"))
+    result = auth_plan([vllm], {"x.service": service(
+        "ExecStart=/opt/vllm/bin/vllm serve m --api-key 'sk abc$x'\n")})
+    assert result["units"] == [] and [item["kind"] for item in result["findings"]] == ["unsupported_unit"]
+    assert "sk abc" not in json.dumps(result)
