@@ -64,8 +64,8 @@ options:
     default: 127.0.0.1
   fix_auth:
     description:
-      - Also plan the C(auth_fixes) of each runtime's bind knob (settings that open its API to anyone who reaches it:
-        an empty Jupyter token, OLLAMA_ORIGINS=*), for every runtime run by a systemd service, on loopback or not.
+      - "Also plan the C(auth_fixes) of each runtime's bind knob (settings that open its API to anyone who reaches it:
+        an empty Jupyter token, C(OLLAMA_ORIGINS=*)), for every runtime run by a systemd service, on loopback or not."
       - A unit that needs both gets one drop-in with both.
     type: bool
     default: false

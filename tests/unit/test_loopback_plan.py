@@ -423,7 +423,7 @@ def test_bind_and_auth_fixes_go_into_one_dropin_built_from_the_unit_as_written()
 
 
 def test_token_file_group_is_the_primary_group_of_user(monkeypatch):
-    monkeypatch.setattr(lp, "primary_group", lambda user: {"jupyter": "users"}.get(user))
+    monkeypatch.setattr(lp, "primary_group", {"jupyter": "users"}.get)
     jupyter = on_loopback(catalog_runtime("jupyter"))
     result = auth_plan([jupyter], {"x.service": service(
         "User=jupyter\nExecStart=/usr/bin/jupyter server --ServerApp.token=\n")})
@@ -496,7 +496,7 @@ def test_second_run_is_the_same_dropin_and_the_fixed_unit_needs_nothing(name, te
     assert second["dropins"] == first["dropins"]
     assert second["units"][0]["exposed"] is False and second["managed"] == []
     fixed = {"x.service": files["x.service"] + [("/etc/systemd/system/x.service.d/fixed.conf",
-                                                  first["dropins"]["x.service"])]}
+                                                first["dropins"]["x.service"])]}
     after = auth_plan([on_loopback(exposed)], fixed)
     assert after["units"] == [] and after["findings"] == []
 
