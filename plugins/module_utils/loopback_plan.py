@@ -583,6 +583,20 @@ def _matches(pattern, value):
     return value is not None and re.search(pattern or "", value) is not None
 
 
+def set_environment(var, value, why, file_values, lines, changes, env_file_edits):
+    """Set VAR to VALUE in the drop-in LINES, and in every environment file of FILE_VALUES that sets
+    it too (EnvironmentFile= wins over Environment= whatever the order); record each change (WHY
+    follows the drop-in's)."""
+    lines.append(quote_env_assignment(var, value))
+    changes.append("Environment: %s=%s%s" % (var, value, why))
+    for path, values in file_values.items():
+        if var in values:
+            env_file_edits.append({"path": path, "name": var, "value": value})
+            changes.append("%s: %s=%s" % (path, var, value))
+            lines.insert(0, "# %s is also set in %s, which wins over Environment=: edited there (backup kept)."
+                         % (var, path))
+
+
 def plan_unit(runtime, unit, address, dropin_name, read_files=unit_files, read_file=read_text, bind=True,
               auth=None):
     """Plan the one drop-in (and environment-file edits) for one unit of a runtime.
@@ -669,15 +683,7 @@ def plan_unit(runtime, unit, address, dropin_name, read_files=unit_files, read_f
                 if var not in wanted and (var in environment or any(var in v for v in file_values.values())):
                     wanted.append(var)
         for var in wanted:
-            lines.append(quote_env_assignment(var, value))
-            changes.append("Environment: %s=%s" % (var, value))
-            for path, values in file_values.items():
-                # EnvironmentFile= wins over Environment= whatever the order: edit the file too.
-                if var in values:
-                    env_file_edits.append({"path": path, "name": var, "value": value})
-                    changes.append("%s: %s=%s" % (path, var, value))
-                    lines.insert(0, "# %s is also set in %s, which wins over Environment=: edited there (backup kept)."
-                                 % (var, path))
+            set_environment(var, value, "", file_values, lines, changes, env_file_edits)
         if not lines and new_exec is None:
             return None, finding(runtime, "unsupported_unit", "nothing to change in %s for %s; set %s to %s by hand"
                                  % (unit, display, what, address))
@@ -725,14 +731,7 @@ def plan_unit(runtime, unit, address, dropin_name, read_files=unit_files, read_f
                 in_files = [values[var] for values in file_values.values() if var in values]
                 if not (any(_matches(fix.get("match"), found) for found in sources) or target in in_files):
                     continue
-                lines.append(quote_env_assignment(var, target))
-                auth_changes.append("Environment: %s=%s (%s)" % (var, target, reason))
-                for path, values in file_values.items():
-                    if var in values:
-                        env_file_edits.append({"path": path, "name": var, "value": target})
-                        auth_changes.append("%s: %s=%s" % (path, var, target))
-                        lines.insert(0, "# %s is also set in %s, which wins over Environment=: edited there "
-                                     "(backup kept)." % (var, path))
+                set_environment(var, target, " (%s)" % reason, file_values, lines, auth_changes, env_file_edits)
             else:
                 continue
             token_env = fix.get("token_env")
