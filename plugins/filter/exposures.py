@@ -27,7 +27,7 @@ import re
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.aihost.hardening.plugins.module_utils import network as netspec
-from ansible_collections.aihost.hardening.plugins.module_utils.runtime_catalog import CATALOG
+from ansible_collections.aihost.hardening.plugins.module_utils.runtime_catalog import CATALOG, RUNTIME_NAME
 from ansible.module_utils.six import string_types
 from ansible.module_utils.common.text.converters import to_text
 
@@ -36,7 +36,6 @@ PROTOCOLS = ("tcp", "udp")
 SCOPES = ("loopback", "specific", "all")
 DEFAULT_PROTO = "tcp"
 DEFAULT_SCOPE = "all"
-_RUNTIME_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # nftables keeps at most 128 bytes of a comment (NFTNL_UDATA_COMMENT_MAXLEN, NUL included).
 NFT_COMMENT_MAX_BYTES = 127
 
@@ -117,7 +116,7 @@ def exposure_errors(entries, var_name="allowed_exposures", runtimes=None):
             errors.append("%s.scope: %r is not a bind scope (one of: %s)" % (where, scope, ", ".join(SCOPES)))
         runtime = entry.get("runtime")
         if runtime is not None:
-            if not _is_text(runtime) or not _RUNTIME_NAME.match(runtime):
+            if not _is_text(runtime) or not RUNTIME_NAME.match(runtime):
                 errors.append("%s.runtime: %r is not a catalog runtime name (lower_snake_case)" % (where, runtime))
             elif known_runtimes is not None and runtime not in known_runtimes:
                 errors.append("%s.runtime: %r is not in the runtime catalog" % (where, runtime))

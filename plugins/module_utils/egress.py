@@ -24,11 +24,11 @@ import ipaddress
 import re
 
 from ansible_collections.aihost.hardening.plugins.module_utils import network
+from ansible_collections.aihost.hardening.plugins.module_utils.runtime_catalog import RUNTIME_NAME
 
 MODES = ("enforce", "log", "off")
 ENTRY_KEYS = ("to", "port", "proto", "reason")
 PROTOCOLS = ("tcp", "udp")
-RUNTIME_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # RFC 1123 host names; a trailing dot is allowed (fully qualified).
 HOST_NAME = re.compile(r"^(?=.{1,253}\.?$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")

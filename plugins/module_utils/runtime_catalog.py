@@ -799,7 +799,9 @@ AUTH_WHEN = ("set", "empty", "equals", "present")
 VERSION_FIELDS = ("pip", "dpkg", "file", "command")
 RISKY_FIELDS = ("flag", "env", "value", "unless_auth", "root_only", "reason")
 SANDBOX_PROFILES = ("default", "jit")
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# lower_snake_case: a catalog runtime name (the roles check their variables' runtime names with it),
+# and the name of a value a health step saves.
+RUNTIME_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 # Defaults filled into every entry, so consumers never meet a missing key.
@@ -858,7 +860,7 @@ def validate_entry(name, entry, partial=False):
     """
     errors = []
     where = "catalog entry '%s'" % name
-    if not isinstance(name, string_types) or not _NAME.match(name):
+    if not isinstance(name, string_types) or not RUNTIME_NAME.match(name):
         errors.append("catalog entry name %r must be lower_snake_case (letters, digits, _)" % (name,))
     if not isinstance(entry, dict):
         return errors + ["%s must be a dictionary, got %s" % (where, type(entry).__name__)]
@@ -1146,7 +1148,7 @@ def _validate_health(where, health, errors):
         _validate_health_call(here, step, HEALTH_STEP_FIELDS, known, errors)
         save = step.get("save", {})
         if not isinstance(save, dict) or not all(
-                isinstance(key, string_types) and _NAME.match(key) and key not in HEALTH_BUILTIN_VARIABLES
+                isinstance(key, string_types) and RUNTIME_NAME.match(key) and key not in HEALTH_BUILTIN_VARIABLES
                 and isinstance(value, string_types) and value for key, value in save.items()):
             errors.append("%s.save must map new lower_snake_case variable names to answer keys" % here)
             save = {}

@@ -100,11 +100,14 @@ sets:
   type: list
   elements: dict
 names:
-  description: Each host name to resolve, with C(host) and C(sets) (the set name by family).
+  description:
+    - Each host name to resolve, with C(host), C(sets) (the set name by family) and C(line), its line in the file
+      C(aihost-firewall-egress) reads.
   returned: always
   type: list
   elements: dict
-  sample: [{"host": "registry.ollama.ai", "sets": {"ipv4": "egress-ollama-1-v4", "ipv6": "egress-ollama-1-v6"}}]
+  sample: [{"host": "registry.ollama.ai", "sets": {"ipv4": "egress-ollama-1-v4", "ipv6": "egress-ollama-1-v6"},
+            "line": "egress-ollama-1-v4 egress-ollama-1-v6 registry.ollama.ai"}]
 resolvers:
   description: The host's non-loopback name servers by family (C(ipv4), C(ipv6)); DNS to them is allowed.
   returned: always
